@@ -1,0 +1,74 @@
+"""What the rotator knows about a LangSmith key: metadata only, never the secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class KeyKind(StrEnum):
+    SERVICE_KEY = "service_key"
+    PERSONAL_ACCESS_TOKEN = "personal_access_token"
+
+
+class AccessScope(StrEnum):
+    ORGANIZATION = "organization"
+    WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One key as LangSmith lists it (APIKeyGetResponse), tagged with its kind.
+
+    All datetimes are timezone-aware UTC. ``expires_at`` None means the key never expires.
+    """
+
+    id: str
+    short_key: str
+    description: str
+    kind: KeyKind
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    access_scope: AccessScope | None = None
+    workspace_names: tuple[str, ...] = ()
+    default_workspace_name: str | None = None
+    role_id: str | None = None
+    org_role_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """The response to a create call: the listed metadata plus the secret, which LangSmith shows only once."""
+
+    key: ApiKey
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"CreatedKey(key={self.key!r}, secret='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: str
+    display_name: str
+    organization_id: str | None = None
+    is_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: str
+    name: str
+    display_name: str
+    access_scope: AccessScope | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgInfo:
+    id: str
+    display_name: str
+    max_service_key_expiry_days: int | None = None
+    max_pat_expiry_days: int | None = None
+    max_api_key_expiry_days: int | None = None

@@ -1,0 +1,184 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from rotator.settings import ConfigError, load_settings
+
+CONFIG_DIR = Path(__file__).parent.parent / "config"
+ORG_ID = "00000000-0000-4000-8000-000000000001"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rotator.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={})
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("example", sorted(CONFIG_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_config_loads(example: Path) -> None:
+    settings = load_settings(example, environ={})
+    assert settings.orgs
+    assert all(org.endpoint.startswith("https://") for org in settings.orgs)
+
+
+def test_multi_region_example_normalizes_self_hosted_endpoint_and_keeps_overrides() -> None:
+    settings = load_settings(CONFIG_DIR / "multi-region.yaml", environ={})
+    by_name = {org.name: org for org in settings.orgs}
+    assert by_name["research-selfhosted"].endpoint == "https://langsmith.internal.example.com"
+    assert by_name["acme-eu"].endpoint == "https://eu.api.smith.langchain.com"
+    assert settings.policy_for(by_name["research-selfhosted"]).warn_before == timedelta(days=14)
+    assert settings.policy_for(by_name["acme-us"]).warn_before == timedelta(days=30)
+
+
+def test_defaults_from_environment_only() -> None:
+    settings = load_settings(environ={"LANGSMITH_API_KEY": "x", "LANGSMITH_ORGANIZATION_ID": ORG_ID})
+    (org,) = settings.orgs
+    assert org.endpoint == "https://api.smith.langchain.com"
+    assert str(org.organization_id) == ORG_ID
+    assert org.api_key.env == "LANGSMITH_API_KEY"
+    policy = settings.policy_for(org)
+    assert (policy.warn_before, policy.critical_before, policy.max_age) == (
+        timedelta(days=21),
+        timedelta(days=7),
+        timedelta(days=90),
+    )
+    assert settings.poll_interval == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("https://eu.api.smith.langchain.com/", "https://eu.api.smith.langchain.com"),
+        ("https://aws.api.smith.langchain.com/api/v1", "https://aws.api.smith.langchain.com"),
+        ("http://127.0.0.1:1984/api/v1/", "http://127.0.0.1:1984"),
+        ("http://localhost:8080/api", "http://localhost:8080"),
+    ],
+)
+def test_endpoint_from_environment_is_normalized(endpoint: str, expected: str) -> None:
+    env = {"LANGSMITH_ENDPOINT": endpoint, "LANGSMITH_WORKSPACE_ID": ORG_ID}
+    assert load_settings(environ=env).orgs[0].endpoint == expected
+
+
+def test_environment_errors_name_the_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"LANGSMITH_ENDPOINT": "ftp://x", "LANGSMITH_ORGANIZATION_ID": "not-a-uuid"})
+    text = str(caught.value)
+    assert "config error: LANGSMITH_ENDPOINT: 'ftp://x' is not an http(s) URL" in text
+    assert "config error: LANGSMITH_ORGANIZATION_ID: " in text
+
+
+def test_config_file_path_from_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, f"orgs: [{{name: a, organization_id: {ORG_ID}}}]\n")
+    assert load_settings(environ={"ROTATOR_CONFIG": str(path)}).orgs[0].name == "a"
+
+
+ORG = f"{{name: a, organization_id: {ORG_ID}}}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"orgs: [{ORG}]\nsurprise: 1\n", "surprise: unknown field"),
+        (
+            f"orgs: [{ORG}, {{name: b, organization_id: {ORG_ID}, colour: red}}]\n",
+            "orgs[1].colour: unknown field",
+        ),
+        ("orgs: []\n", "orgs: List should have at least 1 item"),
+        ("policy: {}\n", "orgs: required field is missing"),
+        (
+            f"orgs: [{ORG}]\npolicy: {{warn_before: 3 weeks}}\n",
+            "policy.warn_before: '3 weeks' is not a duration",
+        ),
+        (f"orgs: [{ORG}]\npolicy: {{warn_before: 14}}\n", "policy.warn_before: 14 is not a duration"),
+        (
+            f"orgs: [{ORG}]\npolicy: {{warn_before: 7d, critical_before: 14d}}\n",
+            "policy.critical_before: must not be longer than warn_before",
+        ),
+        (f"orgs: [{ORG}]\npolicy: {{max_age: 0}}\n", "policy.max_age: must be longer than 0"),
+        (f"orgs: [{ORG}]\npoll_interval: 10s\n", "poll_interval: must be at least 1m"),
+        (
+            f"orgs: [{ORG}]\nhttp: {{max_attempts: 0}}\n",
+            "http.max_attempts: Input should be greater than or equal to 1",
+        ),
+        (
+            f"orgs: [{ORG}]\nhttp: {{max_attempts: many}}\n",
+            "http.max_attempts: Input should be a valid integer",
+        ),
+        (f"orgs: [{ORG}, {ORG}]\n", "orgs: org names must be unique; repeated: a"),
+        (f"orgs: [{{name: Prod US, organization_id: {ORG_ID}}}]\n", "orgs[0].name: use lowercase letters"),
+        ("orgs: [{name: a, organization_id: 42}]\n", "orgs[0].organization_id: UUID input should be"),
+        ("orgs: [{name: a}]\n", "orgs[0].organization_id: set organization_id"),
+        (
+            f"orgs: [{{name: a, organization_id: {ORG_ID}, endpoint: 'smith.langchain.com'}}]\n",
+            "orgs[0].endpoint: 'smith.langchain.com' is not an http(s) URL",
+        ),
+        (
+            f"orgs: [{{name: a, organization_id: {ORG_ID}, endpoint: 'http://ls.corp.example/api/v1'}}]\n",
+            "orgs[0].endpoint: plain http:// to ls.corp.example would send the API key unencrypted",
+        ),
+        (
+            f"orgs: [{{name: a, organization_id: {ORG_ID}, api_key: {{env: 'NOT A NAME'}}}}]\n",
+            "orgs[0].api_key.env: String should match pattern",
+        ),
+        (
+            f"orgs: [{{name: a, organization_id: {ORG_ID}, allow_insecure_http: maybe}}]\n",
+            "orgs[0].allow_insecure_http: Input should be a valid boolean",
+        ),
+        (
+            f"orgs: [{{name: a, organization_id: {ORG_ID}, policy: {{warn_before: soon}}}}]\n",
+            "orgs[0].policy.warn_before: 'soon' is not a duration",
+        ),
+    ],
+)
+def test_malformed_config_names_field_and_problem(tmp_path: Path, text: str, expected: str) -> None:
+    assert any(p.startswith(expected) for p in problems(tmp_path, text)), problems(tmp_path, text)
+
+
+def test_plain_http_allowed_when_config_says_so(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"orgs: [{{name: a, organization_id: {ORG_ID}, endpoint: 'http://ls.corp.example/api/v1', "
+        "allow_insecure_http: true}]\n",
+    )
+    assert load_settings(path, environ={}).orgs[0].endpoint == "http://ls.corp.example"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    found = problems(tmp_path, "orgs: [{name: A}]\npoll_interval: x\n")
+    assert any(p.startswith("poll_interval:") for p in found)
+    assert any(p.startswith("orgs[0].name:") for p in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("orgs: [\n", "line 2: not valid YAML"),
+        ("- just\n- a list\n", "the top level must be a mapping"),
+        ("", "the top level must be a mapping"),
+    ],
+)
+def test_unreadable_yaml_names_the_file(tmp_path: Path, text: str, expected: str) -> None:
+    (problem,) = problems(tmp_path, text)
+    assert problem.startswith(str(tmp_path / "rotator.yaml"))
+    assert expected in problem
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "nope.yaml", environ={})
+
+
+def test_missing_admin_key_names_the_variable_and_the_org() -> None:
+    settings = load_settings(environ={"LANGSMITH_ORGANIZATION_ID": ORG_ID})
+    with pytest.raises(
+        ConfigError,
+        match=r"LANGSMITH_API_KEY: environment variable is not set or empty \(needed by org 'default'\)",
+    ):
+        settings.orgs[0].api_key.resolve({"LANGSMITH_API_KEY": "  "}, needed_by="org 'default'")
