@@ -1,0 +1,292 @@
+"""The LangSmith API-key management client: sync httpx, typed errors, bounded retries.
+
+Create safety: LangSmith shows a new key's secret only in the create response and takes no idempotency key,
+so a create retried blindly can leave an orphan key that nobody holds. A create is retried only when the
+server certainly did not act on it:
+
+- the connection was never made (connect error, connect or pool timeout: nothing was sent), or
+- the server answered 429 (rate-limited requests are rejected, not processed).
+
+Any other failure once the request may have been sent (5xx, read or write timeout, dropped connection)
+raises ``CreateOutcomeUnknownError``, and so does a success whose body cannot be read
+(``CreateResponseMalformedError`` is both). The caller reconciles by listing keys; the rotation saga
+journals its intent before calling create. Other 4xx answers mean no key was made (typed errors as usual).
+
+GETs and DELETEs are retried on 429, 5xx and transport errors. DELETE is idempotent: a retry that finds the
+key already gone raises ``LangSmithNotFoundError``, which callers treat as done.
+
+Redirects are not followed, since httpx would forward ``X-API-Key`` to whatever host a redirect names.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Self, TypeVar
+
+import httpx
+import structlog
+
+from rotator import __version__
+from rotator.domain.keys import ApiKey, CreatedKey, KeyKind, OrgInfo, Role, Workspace
+from rotator.langsmith import routes
+from rotator.langsmith.endpoints import normalize_endpoint
+from rotator.langsmith.errors import (
+    CreateOutcomeUnknownError,
+    CreateResponseMalformedError,
+    LangSmithError,
+    LangSmithMalformedResponseError,
+    LangSmithServerError,
+    LangSmithUnavailableError,
+    error_from_response,
+    safe_text,
+)
+from rotator.langsmith.parsing import (
+    ShapeError,
+    parse_api_key,
+    parse_created_key,
+    parse_list,
+    parse_org_info,
+    parse_role,
+    parse_workspace,
+)
+from rotator.langsmith.retry import DEFAULT_RETRY, RetryPolicy, retrying
+from rotator.langsmith.routes import Route
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+RequestObserver = Callable[[str, str, int | None, float], None]
+"""Called after every attempt with (method, route template, status or None, seconds)."""
+
+# Failures before any byte of the request left: safe to retry even a create.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class LangSmithClient:
+    """One API key against one endpoint. ``sleep``, ``clock``: seams for tests; ``on_request``: metrics.
+
+    ``organization_id`` goes out as ``X-Organization-Id`` on every request, ``workspace_id`` as
+    ``X-Tenant-Id`` on workspace routes (E1-E3); without it LangSmith uses the key's own workspace.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        api_key: str,
+        organization_id: str | None = None,
+        workspace_id: str | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        on_request: RequestObserver | None = None,
+    ) -> None:
+        _check_api_key(api_key)
+        self.endpoint = normalize_endpoint(endpoint)
+        self._workspace_id = workspace_id
+        self._retry = retry
+        self._sleep = sleep
+        self._clock = clock
+        self._on_request = on_request
+        headers = {"X-API-Key": api_key, "User-Agent": f"langsmith-key-rotator/{__version__}"}
+        if organization_id:
+            headers["X-Organization-Id"] = organization_id
+        self._http = httpx.Client(base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def org_info(self) -> OrgInfo:
+        return self._call(routes.ORG_INFO, parse_org_info)
+
+    def list_org_service_keys(self) -> list[ApiKey]:
+        """Org-wide and workspace-scoped service keys of the organization (E4)."""
+        return self._call(routes.LIST_ORG_SERVICE_KEYS, _key_list(KeyKind.SERVICE_KEY))
+
+    def list_personal_access_tokens(self) -> list[ApiKey]:
+        return self._call(routes.LIST_PERSONAL_ACCESS_TOKENS, _key_list(KeyKind.PERSONAL_ACCESS_TOKEN))
+
+    def list_workspace_service_keys(self) -> list[ApiKey]:
+        """Service keys of the current workspace (E1): ``workspace_id``, or the key's own workspace."""
+        return self._call(routes.LIST_WORKSPACE_SERVICE_KEYS, _key_list(KeyKind.SERVICE_KEY))
+
+    def list_workspaces(self) -> list[Workspace]:
+        return self._call(routes.WORKSPACES, lambda body: parse_list(body, parse_workspace, what="workspaces"))
+
+    def list_roles(self) -> list[Role]:
+        return self._call(routes.ROLES, lambda body: parse_list(body, parse_role, what="roles"))
+
+    def create_org_service_key(
+        self,
+        *,
+        description: str,
+        expires_at: datetime | None,
+        workspace_ids: Sequence[str] | None,
+        role_id: str | None = None,
+        org_role_id: str | None = None,
+    ) -> CreatedKey:
+        """E5: ``workspace_ids`` None makes an org-wide key. Failures: see the module docstring."""
+        body = _create_body(description, expires_at, role_id=role_id, org_role_id=org_role_id)
+        body["workspaces"] = _workspace_list(workspace_ids)
+        return self._call(routes.CREATE_ORG_SERVICE_KEY, _created_service_key, body=body)
+
+    def create_workspace_service_key(
+        self, *, description: str, expires_at: datetime | None, role_id: str | None = None
+    ) -> CreatedKey:
+        """E2: a service key in the current workspace. Failures: see the module docstring."""
+        body = _create_body(description, expires_at, role_id=role_id)
+        return self._call(routes.CREATE_WORKSPACE_SERVICE_KEY, _created_service_key, body=body)
+
+    def delete_org_service_key(self, key_id: str) -> ApiKey:
+        """E6; returns the deleted key. An unknown id raises LangSmithNotFoundError."""
+        return self._call(routes.DELETE_ORG_SERVICE_KEY, _service_key, key_id=key_id)
+
+    def delete_workspace_service_key(self, key_id: str) -> ApiKey:
+        """E3; returns the deleted key. An unknown id raises LangSmithNotFoundError."""
+        return self._call(routes.DELETE_WORKSPACE_SERVICE_KEY, _service_key, key_id=key_id)
+
+    def _call(
+        self,
+        route: Route,
+        parse: Callable[[object], T],
+        *,
+        key_id: str | None = None,
+        body: Mapping[str, object] | None = None,
+    ) -> T:
+        path = route.path(_canonical_uuid(key_id) if key_id is not None else None)
+        response = self._send(route, path, body)
+        try:
+            return parse(_decode(response))
+        except ShapeError as error:
+            error_type = LangSmithMalformedResponseError if route.idempotent else CreateResponseMalformedError
+            # ``from None``: a parser exception may hold the body, and a create's body holds the secret.
+            raise error_type(
+                str(error), method=route.method, path=route.template, status=response.status_code
+            ) from None
+
+    def _send(self, route: Route, path: str, body: Mapping[str, object] | None) -> httpx.Response:
+        attempts = itertools.count(1)
+        controller = retrying(self._retry, sleep=self._sleep, clock=self._clock)
+        return controller(lambda: self._attempt(route, path, body, next(attempts)))
+
+    def _attempt(self, route: Route, path: str, body: Mapping[str, object] | None, attempt: int) -> httpx.Response:
+        started = self._clock()
+        try:
+            response = self._http.request(route.method, path, json=body, headers=self._scope_headers(route))
+        except httpx.TransportError as error:
+            self._observe(route, path, None, started, attempt)
+            unavailable = LangSmithUnavailableError(
+                safe_text(f"{type(error).__name__}: {error}"), method=route.method, path=route.template
+            )
+            sent = not isinstance(error, _NOT_SENT)
+            raise _as_create_outcome(route, unavailable, maybe_processed=sent) from error
+        self._observe(route, path, response.status_code, started, attempt)
+        if response.is_success:
+            return response
+        failure = error_from_response(response, method=route.method, path=route.template)
+        raise _as_create_outcome(route, failure, maybe_processed=isinstance(failure, LangSmithServerError))
+
+    def _scope_headers(self, route: Route) -> dict[str, str]:
+        return {"X-Tenant-Id": self._workspace_id} if route.tenant_scoped and self._workspace_id else {}
+
+    def _observe(self, route: Route, path: str, status: int | None, started: float, attempt: int) -> None:
+        seconds = self._clock() - started
+        log.debug(
+            "langsmith.request",
+            method=route.method,
+            route=route.template,
+            path=path,
+            status=status,
+            duration_s=round(seconds, 3),
+            attempt=attempt,
+        )
+        if self._on_request is not None:
+            self._on_request(route.method, route.template, status, seconds)
+
+
+def _as_create_outcome(route: Route, failure: LangSmithError, *, maybe_processed: bool) -> LangSmithError:
+    """``failure``, unless it leaves a create's outcome unknown."""
+    if route.idempotent or not maybe_processed:
+        return failure
+    return CreateOutcomeUnknownError(
+        f"{failure.message}; a key may or may not have been created: list keys to find out",
+        method=route.method,
+        path=route.template,
+        status=failure.status,
+    )
+
+
+def _key_list(kind: KeyKind) -> Callable[[object], list[ApiKey]]:
+    return lambda body: parse_list(body, lambda raw: parse_api_key(raw, kind), what=f"{kind}s")
+
+
+def _service_key(body: object) -> ApiKey:
+    return parse_api_key(body, KeyKind.SERVICE_KEY)
+
+
+def _created_service_key(body: object) -> CreatedKey:
+    return parse_created_key(body, KeyKind.SERVICE_KEY)
+
+
+def _decode(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        raise ShapeError("response body is not valid JSON") from None
+
+
+def _create_body(
+    description: str,
+    expires_at: datetime | None,
+    *,
+    role_id: str | None = None,
+    org_role_id: str | None = None,
+) -> dict[str, object]:
+    body: dict[str, object] = {"description": description, "expires_at": _iso_utc(expires_at)}
+    roles = {"role_id": role_id, "org_role_id": org_role_id}
+    body.update({name: value for name, value in roles.items() if value is not None})
+    return body
+
+
+def _iso_utc(moment: datetime | None) -> str | None:
+    """None stays None: LangSmith reads ``expires_at: null`` as "never expires"."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("expires_at must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _workspace_list(workspace_ids: Sequence[str] | None) -> list[str] | None:
+    if isinstance(workspace_ids, str):
+        raise TypeError("workspace_ids must be a sequence of ids, not one string")
+    if workspace_ids is not None and not workspace_ids:
+        raise ValueError("workspace_ids is empty: pass None for an org-wide key")
+    return None if workspace_ids is None else list(workspace_ids)
+
+
+def _canonical_uuid(key_id: str) -> str:
+    try:
+        return str(uuid.UUID(key_id))
+    except ValueError:
+        # The value is not echoed: it could be a secret passed by mistake.
+        raise ValueError("key_id is not a UUID") from None
+
+
+def _check_api_key(api_key: str) -> None:
+    if not api_key:
+        raise ValueError("api_key is empty")
+    if not (api_key.isascii() and api_key.isprintable()) or " " in api_key:
+        raise ValueError("api_key must be printable ASCII without spaces (a stray newline?)")
