@@ -1,0 +1,96 @@
+"""Inventory: poll every configured org for key metadata, concurrently, one failure never hiding the others."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+
+from rotator.domain.check import OrgInventory
+from rotator.domain.keys import ApiKey
+from rotator.langsmith import LangSmithClient, LangSmithError, RetryPolicy
+from rotator.observability import redact_text
+from rotator.settings import ConfigError, OrgSettings, Settings, Watched
+
+log = structlog.get_logger(__name__)
+
+ClientFactory = Callable[[OrgSettings, str], LangSmithClient]
+
+
+def client_factory_for(settings: Settings) -> ClientFactory:
+    """Build LangSmith clients with the timeouts and retry budget from ``settings.http``."""
+    http = settings.http
+
+    def build(org: OrgSettings, api_key: str) -> LangSmithClient:
+        return LangSmithClient(
+            endpoint=org.endpoint,
+            api_key=api_key,
+            organization_id=str(org.organization_id) if org.organization_id else None,
+            workspace_id=str(org.workspace_id) if org.workspace_id else None,
+            timeout=http.timeout.total_seconds(),
+            retry=RetryPolicy(max_attempts=http.max_attempts, max_total_seconds=http.max_retry_time.total_seconds()),
+        )
+
+    return build
+
+
+def resolve_admin_keys(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """Every org's admin key, resolved before any network call so that a missing one is a config error."""
+    keys: dict[str, str] = {}
+    problems: list[str] = []
+    for org in settings.orgs:
+        try:
+            keys[org.name] = org.api_key.resolve(environ, needed_by=f"org {org.name!r}")
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems)
+    return keys
+
+
+def take_inventory(
+    orgs: Sequence[OrgSettings], admin_keys: Mapping[str, str], build_client: ClientFactory
+) -> list[OrgInventory]:
+    """Poll each org in its own thread; results keep the configured order."""
+
+    def poll(org: OrgSettings) -> OrgInventory:
+        try:
+            with build_client(org, admin_keys[org.name]) as client:
+                return poll_org(org, client)
+        except Exception as error:  # a bug polling one org must not hide the others
+            log.exception("inventory.org_crashed", org=org.name)
+            return OrgInventory(org.name, error=f"internal error: {type(error).__name__}")
+
+    with ThreadPoolExecutor(max_workers=min(8, len(orgs)) or 1, thread_name_prefix="poll") as pool:
+        return list(pool.map(poll, orgs))
+
+
+def poll_org(org: OrgSettings, client: LangSmithClient) -> OrgInventory:
+    """List the keys this org's admin key can see: the whole org, or one workspace's service keys."""
+    try:
+        keys: list[ApiKey] = []
+        if org.organization_id is None:
+            keys += client.list_workspace_service_keys()
+        if org.organization_id is not None and Watched.SERVICE_KEYS in org.watch:
+            keys += client.list_org_service_keys()
+        if org.organization_id is not None and Watched.PERSONAL_ACCESS_TOKENS in org.watch:
+            keys += client.list_personal_access_tokens()
+    except LangSmithError as error:
+        reason = redact_text(str(error))
+        log.error("inventory.org_failed", org=org.name, error=reason, status=error.status)
+        return OrgInventory(org.name, error=reason)
+    inventory = OrgInventory(org.name, tuple(keys), _role_names(org, client))
+    log.info("inventory.org_polled", org=org.name, keys=len(inventory.keys))
+    return inventory
+
+
+def _role_names(org: OrgSettings, client: LangSmithClient) -> dict[str, str]:
+    """Role display names make the table readable; without them the role ids are shown instead."""
+    if org.organization_id is None:
+        return {}
+    try:
+        return {role.id: role.display_name for role in client.list_roles()}
+    except LangSmithError as error:
+        log.warning("inventory.roles_unavailable", org=org.name, error=redact_text(str(error)))
+        return {}

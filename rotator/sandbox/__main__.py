@@ -1,0 +1,5 @@
+import sys
+
+from rotator.sandbox.cli import main
+
+sys.exit(main())
