@@ -16,6 +16,8 @@ from rotator.settings import ConfigError, OrgSettings, Settings, Watched
 log = structlog.get_logger(__name__)
 
 ClientFactory = Callable[[OrgSettings, str], LangSmithClient]
+POLL_CONCURRENCY = 8
+"""Orgs polled at once; each org's own requests stay sequential, well inside LangSmith's per-key limits."""
 
 
 def client_factory_for(settings: Settings) -> ClientFactory:
@@ -62,7 +64,7 @@ def take_inventory(
             log.exception("inventory.org_crashed", org=org.name)
             return OrgInventory(org.name, error=f"internal error: {type(error).__name__}")
 
-    with ThreadPoolExecutor(max_workers=min(8, len(orgs)) or 1, thread_name_prefix="poll") as pool:
+    with ThreadPoolExecutor(max_workers=min(POLL_CONCURRENCY, len(orgs)) or 1, thread_name_prefix="poll") as pool:
         return list(pool.map(poll, orgs))
 
 

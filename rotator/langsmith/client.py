@@ -20,7 +20,9 @@ Redirects are not followed, since httpx would forward ``X-API-Key`` to whatever 
 
 from __future__ import annotations
 
+import functools
 import itertools
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -97,7 +99,9 @@ class LangSmithClient:
         headers = {"X-API-Key": api_key, "User-Agent": f"langsmith-key-rotator/{__version__}"}
         if organization_id:
             headers["X-Organization-Id"] = organization_id
-        self._http = httpx.Client(base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport, verify=_tls_context()
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -214,6 +218,12 @@ class LangSmithClient:
         )
         if self._on_request is not None:
             self._on_request(route.method, route.template, status, seconds)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: building one loads the CA bundle (~20 ms), per client and per poll."""
+    return httpx.create_ssl_context()
 
 
 def _as_create_outcome(route: Route, failure: LangSmithError, *, maybe_processed: bool) -> LangSmithError:

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a table comparing measured time with the physical limit."""
