@@ -13,7 +13,7 @@ import pytest
 from rotator.sandbox import IssuedKey, SandboxClock, SandboxServer, SandboxState
 from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
 
-pytest_plugins = ["tests.secrets_scan", "pytester"]
+pytest_plugins = ["tests.secrets_scan", "tests.openbao_fixture", "pytester"]
 
 SANDBOX_T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 

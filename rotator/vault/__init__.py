@@ -1,0 +1,46 @@
+"""The Vault adapter (hvac): authentication, a self-renewing session, and a KV version 2 store with check-and-set.
+
+Everything hvac raises reaches callers as a typed :class:`VaultError`; no message, repr or log event holds a token
+or a secret value.
+"""
+
+from rotator.vault.auth import AppRoleAuth, AuthMethod, KubernetesAuth, LoginResult, TokenAuth
+from rotator.vault.errors import (
+    CasConflictError,
+    VaultAuthError,
+    VaultConfigError,
+    VaultError,
+    VaultNotFoundError,
+    VaultPermissionError,
+    VaultRequestError,
+    VaultSealedError,
+    VaultServerError,
+    VaultUnavailableError,
+)
+from rotator.vault.kv import JsonValue, KvStore, SecretMetadata, SecretVersion, VersionInfo
+from rotator.vault.session import VaultHealth, VaultSession
+
+__all__ = [
+    "AppRoleAuth",
+    "AuthMethod",
+    "CasConflictError",
+    "JsonValue",
+    "KubernetesAuth",
+    "KvStore",
+    "LoginResult",
+    "SecretMetadata",
+    "SecretVersion",
+    "TokenAuth",
+    "VaultAuthError",
+    "VaultConfigError",
+    "VaultError",
+    "VaultHealth",
+    "VaultNotFoundError",
+    "VaultPermissionError",
+    "VaultRequestError",
+    "VaultSealedError",
+    "VaultServerError",
+    "VaultSession",
+    "VaultUnavailableError",
+    "VersionInfo",
+]
