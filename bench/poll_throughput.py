@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 
-from rotator.inventory import POLL_CONCURRENCY, client_factory_for, resolve_admin_keys, take_inventory
+from rotator.cycle import Runtime
+from rotator.inventory import POLL_CONCURRENCY
 from rotator.observability import configure_logging
 from rotator.sandbox import FaultRule, SandboxServer, SandboxState
 from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
@@ -50,11 +51,11 @@ def measure(orgs: int, latency: float) -> tuple[int, float, float]:
         settings = settings.model_copy(
             update={"orgs": [org.model_copy(update={"endpoint": server.api_url}) for org in settings.orgs]}
         )
-        admin_keys = resolve_admin_keys(settings, environ)
+        runtime = Runtime(settings, environ)
         started = time.perf_counter()
-        inventories = take_inventory(settings.orgs, admin_keys, client_factory_for(settings))
+        report = runtime.check()
         elapsed = time.perf_counter() - started
-    assert all(inv.error is None and len(inv.keys) == KEYS_PER_ORG for inv in inventories)
+    assert not report.failed_orgs and len(report.rows) == orgs * KEYS_PER_ORG
     requests = orgs * REQUESTS_PER_ORG
     waves = math.ceil(orgs / POLL_CONCURRENCY)
     limit = waves * REQUESTS_PER_ORG * latency

@@ -11,18 +11,20 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import NoReturn, cast
 
 import click
 
 from rotator import __version__
-from rotator.domain.check import CheckReport, ExitCode, build_check_report
-from rotator.inventory import client_factory_for, resolve_admin_keys, take_inventory
+from rotator.cycle import Runtime
+from rotator.daemon import Daemon
+from rotator.domain.check import CheckReport, ExitCode
+from rotator.metrics import Metrics, push_metrics
 from rotator.observability import LogFormat, configure_logging, redact_text
 from rotator.report.check_output import render_table, report_to_json, table_console
-from rotator.settings import ConfigError, Settings, load_settings
+from rotator.report.cycle_output import render_outcomes
+from rotator.settings import ConfigError, load_settings
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,7 @@ def cli(ctx: click.Context, config: Path | None, log_format: str, log_level: str
 @click.pass_obj
 def check(options: GlobalOptions, output: str) -> None:
     """Poll every configured org once and show each key's expiry status, most urgent first."""
-    settings, admin_keys = _load_or_exit(options.config, os.environ)
-    report = run_check(settings, admin_keys)
+    report = _runtime_or_exit(options.config, os.environ).check()
     if output == "json":
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:
@@ -73,35 +74,89 @@ def check(options: GlobalOptions, output: str) -> None:
     sys.exit(int(report.exit_code))
 
 
+_DRY_RUN = click.option("--dry-run", is_flag=True, help="Print what would change and change nothing.")
+
+
+@cli.command()
+@_DRY_RUN
+@click.option(
+    "--pushgateway",
+    metavar="URL",
+    envvar="ROTATOR_PUSHGATEWAY",
+    help="Push metrics to this Prometheus Pushgateway (push-add: a failed run never erases the last success).",
+)
+@click.pass_obj
+def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None:
+    """One whole cycle: inventory, expiry events, recovery, due rotations, due deletions; then exit.
+
+    Exits 0 when every managed secret is fine, 2 when any rotation failed, 3 when an org could not be polled.
+    """
+    runtime = _runtime_or_exit(options.config, os.environ, metrics=Metrics())
+    try:
+        result = runtime.run_cycle(dry_run=dry_run)
+    finally:
+        runtime.release()
+    render_outcomes(result.outcomes, table_console())
+    if pushgateway and runtime.metrics is not None:
+        push_metrics(pushgateway, runtime.metrics, instance=runtime.settings.lease.name)
+    sys.exit(_cycle_exit_code(result.ok, result.report))
+
+
+@cli.command()
+@click.option("--listen", metavar="HOST:PORT", help="Address for /metrics, /healthz, /readyz (default daemon.listen).")
+@click.pass_obj
+def run(options: GlobalOptions, listen: str | None) -> None:
+    """Run as a daemon: a cycle at start and on the schedule, until SIGTERM or SIGINT."""
+    runtime = _runtime_or_exit(options.config, os.environ, metrics=Metrics())
+    address = None
+    if listen:
+        host, _, port = listen.rpartition(":")
+        if not port.isdigit():
+            raise click.BadParameter("use HOST:PORT, e.g. 0.0.0.0:9464", param_hint="--listen")
+        address = (host or "0.0.0.0", int(port))  # noqa: S104 - an exporter in a pod listens on all interfaces
+    sys.exit(Daemon(runtime, listen=address).run())
+
+
+@cli.command()
+@click.argument("name")
+@_DRY_RUN
+@click.pass_obj
+def rotate(options: GlobalOptions, name: str, dry_run: bool) -> None:
+    """Rotate the managed secret NAME now, past its due time and any backoff."""
+    runtime = _runtime_or_exit(options.config, os.environ)
+    try:
+        secret = runtime.settings.managed_secret(name)
+    except ConfigError as error:
+        _exit_config_error(error)
+    outcome = runtime.run_secret(secret, dry_run=dry_run, force=True)
+    render_outcomes([outcome], table_console())
+    sys.exit(int(ExitCode.OK if outcome.ok else ExitCode.CRITICAL))
+
+
 @cli.command()
 def demo() -> None:
-    """Start the sandbox LangSmith server with a realistic org and run `check` against it."""
-    from rotator.demo import running_demo
+    """Start the sandbox LangSmith server and an OpenBao dev server, and run a check and a rotation on them."""
+    from rotator.demo import run_demo
 
-    console = table_console()
-    with running_demo() as sandbox:
-        console.print(f"[bold]Sandbox LangSmith server[/bold] at {sandbox.endpoint}\n")
-        report = run_check(sandbox.settings, resolve_admin_keys(sandbox.settings, sandbox.environ))
-        render_table(report, console)
-    console.print(
-        f"\n`rotator check` would exit {int(report.exit_code)} ({report.exit_code.name.lower()}) here: "
-        "0 ok, 1 warning or too old, 2 critical or expired, 3 could not tell."
-    )
+    run_demo(table_console())
 
 
-def run_check(settings: Settings, admin_keys: Mapping[str, str]) -> CheckReport:
-    inventories = take_inventory(settings.orgs, admin_keys, client_factory_for(settings))
-    policies = {org.name: settings.policy_for(org) for org in settings.orgs}
-    return build_check_report(inventories, policies, datetime.now(UTC))
+def _cycle_exit_code(all_ok: bool, report: CheckReport) -> int:
+    if not all_ok:
+        return int(ExitCode.CRITICAL)
+    return int(ExitCode.UNKNOWN if report.failed_orgs else ExitCode.OK)
 
 
-def _load_or_exit(config: Path | None, environ: Mapping[str, str]) -> tuple[Settings, dict[str, str]]:
+def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: Metrics | None = None) -> Runtime:
     try:
-        settings = load_settings(config, environ)
-        return settings, resolve_admin_keys(settings, environ)
+        return Runtime(load_settings(config, environ), environ, metrics=metrics)
     except ConfigError as error:
-        click.echo(redact_text(str(error)), err=True)
-        sys.exit(int(ExitCode.UNKNOWN))
+        _exit_config_error(error)
+
+
+def _exit_config_error(error: ConfigError) -> NoReturn:
+    click.echo(redact_text(str(error)), err=True)
+    sys.exit(int(ExitCode.UNKNOWN))
 
 
 def main(argv: list[str] | None = None) -> None:

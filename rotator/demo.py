@@ -1,47 +1,124 @@
-"""The embedded default: a sandbox LangSmith server seeded with a realistic org, and settings pointing at it."""
+"""The embedded default: the sandbox LangSmith server with a realistic org, an OpenBao dev server, and
+settings pointing at both. `rotator demo` shows a check, then a managed key rotated into Vault."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from rich.console import Console
+from rich.table import Table
+
+from rotator.cycle import Runtime
+from rotator.report.check_output import render_table
+from rotator.report.cycle_output import render_outcomes
 from rotator.sandbox import DEMO_SEED, SandboxServer, SandboxState, load_seed_file
+from rotator.sandbox.openbao import OpenBaoDevServer
 from rotator.settings import Settings
+from rotator.vault import KvStore
+
+MANAGED_NAME = "prod-tracing"
+MANAGED_PATH = "langsmith/prod-tracing"
+GRACE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class Demo:
     settings: Settings
     environ: dict[str, str]
-    """Where the settings' ``api_key.env`` references resolve: the seeded secrets, never printed."""
+    """Where the settings' secret references resolve: seeded secrets and the Vault token, never printed."""
     endpoint: str
+    vault_address: str
+    sandbox: SandboxState
 
 
 @contextmanager
 def running_demo() -> Iterator[Demo]:
-    """Org "Acme" watched through its org-admin service key, plus Alice's PATs through her own PAT."""
+    """Org "Acme" watched through its org-admin key, Alice's PATs through her own PAT, and the critical
+    "prod-tracing" key managed: already in Vault, as a team would have stored it by hand."""
     state = SandboxState()
     revealed = load_seed_file(state, DEMO_SEED).revealed
-    admin, alice = revealed["rotator"], revealed["alice-laptop"]
-    with SandboxServer(state) as server:
+    admin, alice, managed = revealed["rotator"], revealed["alice-laptop"], revealed[MANAGED_NAME]
+    with SandboxServer(state) as server, OpenBaoDevServer() as bao:
+        org = {"endpoint": server.api_url, "organization_id": admin.organization_id}
         settings = Settings.model_validate(
             {
                 "orgs": [
-                    {
-                        "name": "acme",
-                        "endpoint": server.api_url,
-                        "organization_id": admin.organization_id,
-                        "api_key": {"env": "DEMO_ACME_ADMIN_KEY"},
-                    },
+                    {"name": "acme", **org, "api_key": {"env": "DEMO_ACME_ADMIN_KEY"}},
                     {
                         "name": "acme-alice",
-                        "endpoint": server.api_url,
-                        "organization_id": alice.organization_id,
+                        **org,
                         "api_key": {"env": "DEMO_ALICE_PAT"},
                         "watch": ["personal_access_tokens"],
                     },
-                ]
+                ],
+                "vault": {"address": bao.address, "auth": {"method": "token", "token": {"env": "DEMO_VAULT_TOKEN"}}},
+                "managed": [
+                    {
+                        "name": MANAGED_NAME,
+                        "org": "acme",
+                        "path": MANAGED_PATH,
+                        "adopt": {"key_id": managed.id},
+                        "grace_period": "24h",
+                    }
+                ],
             }
         )
-        yield Demo(settings, {"DEMO_ACME_ADMIN_KEY": admin.secret, "DEMO_ALICE_PAT": alice.secret}, server.api_url)
+        environ = {
+            "DEMO_ACME_ADMIN_KEY": admin.secret,
+            "DEMO_ALICE_PAT": alice.secret,
+            "DEMO_VAULT_TOKEN": bao.root_token,
+        }
+        runtime = Runtime(settings, environ)
+        runtime.kv().write(MANAGED_PATH, {"api_key": managed.secret, "key_id": managed.id}, cas=0)
+        yield Demo(settings, environ, server.api_url, bao.address, state)
+
+
+def run_demo(console: Console) -> None:
+    with running_demo() as demo:
+        console.print(f"[bold]Sandbox LangSmith server[/bold] at {demo.endpoint}")
+        console.print(f"[bold]OpenBao dev server[/bold] at {demo.vault_address}\n")
+        runtime = Runtime(demo.settings, demo.environ)
+        report = runtime.check()
+        render_table(report, console)
+        console.print(
+            f"`rotator check` would exit {int(report.exit_code)} ({report.exit_code.name.lower()}): "
+            "0 ok, 1 warning or too old, 2 critical or expired, 3 could not tell.\n"
+        )
+        console.rule(f"Managed secret {MANAGED_NAME}: before")
+        _show_secret(console, runtime)
+
+        console.rule("rotator once")
+        render_outcomes(runtime.run_cycle().outcomes, console)
+
+        later = datetime.now(UTC) + GRACE + timedelta(minutes=5)
+        demo.sandbox.clock.set(later)
+        console.rule(f"rotator once, {GRACE.total_seconds() / 3600:.0f}h later: the grace period is over")
+        render_outcomes(Runtime(demo.settings, demo.environ, now=lambda: later).run_cycle().outcomes, console)
+
+        console.rule(f"Managed secret {MANAGED_NAME}: after")
+        _show_secret(console, runtime)
+
+
+def _show_secret(console: Console, runtime: Runtime) -> None:
+    """What Vault holds at the managed path, and whether LangSmith still lists the keys involved."""
+    kv: KvStore = runtime.kv()
+    stored = kv.read(MANAGED_PATH)
+    assert stored is not None
+    org = runtime.settings.org_named("acme")
+    with runtime.build_client(org, runtime.admin_keys["acme"]) as admin:
+        listed = {key.id: key for key in admin.list_org_service_keys()}
+    table = Table(show_header=False, box=None)
+    table.add_row("Vault", f"{kv.mount}/{MANAGED_PATH}, version {stored.version}")
+    key_id = str(stored.data.get("key_id"))
+    key = listed.get(key_id)
+    table.add_row("key in Vault", f"{key_id} ({key.short_key if key else 'not listed'})")
+    table.add_row("  expires", f"{key.expires_at:%Y-%m-%d %H:%M} UTC" if key and key.expires_at else "-")
+    for name, value in sorted(stored.custom_metadata.items()):
+        table.add_row(f"  metadata {name}", value)
+    previous = stored.custom_metadata.get("previous_key_id")
+    if previous:
+        table.add_row("previous key", f"{previous}: {'still in LangSmith' if previous in listed else 'deleted'}")
+    console.print(table)

@@ -10,8 +10,9 @@ import structlog
 from rotator.domain.check import OrgInventory
 from rotator.domain.keys import ApiKey
 from rotator.langsmith import LangSmithClient, LangSmithError, RetryPolicy
+from rotator.langsmith.client import RequestObserver
 from rotator.observability import redact_text
-from rotator.settings import ConfigError, OrgSettings, Settings, Watched
+from rotator.settings import OrgSettings, Settings, Watched
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +21,7 @@ POLL_CONCURRENCY = 8
 """Orgs polled at once; each org's own requests stay sequential, well inside LangSmith's per-key limits."""
 
 
-def client_factory_for(settings: Settings) -> ClientFactory:
+def client_factory_for(settings: Settings, on_request: RequestObserver | None = None) -> ClientFactory:
     """Build LangSmith clients with the timeouts and retry budget from ``settings.http``."""
     http = settings.http
 
@@ -35,20 +36,6 @@ def client_factory_for(settings: Settings) -> ClientFactory:
         )
 
     return build
-
-
-def resolve_admin_keys(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
-    """Every org's admin key, resolved before any network call so that a missing one is a config error."""
-    keys: dict[str, str] = {}
-    problems: list[str] = []
-    for org in settings.orgs:
-        try:
-            keys[org.name] = org.api_key.resolve(environ, needed_by=f"org {org.name!r}")
-        except ConfigError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise ConfigError(problems)
-    return keys
 
 
 def take_inventory(

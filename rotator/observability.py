@@ -27,12 +27,14 @@ _SECRET_VALUES = [
     (re.compile(r"(https://hooks\.slack\.com/)[^\s\"']+"), rf"\g<1>{MASK}"),
     (re.compile(r"(https?://)[^/\s:@\"']+:[^/\s@\"']+@"), rf"\g<1>{MASK}@"),
 ]
+# A field is secret when its name ends in one of these words: `api_key`, `vault_token`, `secret_id`.
+# Names that merely contain them are ids and labels, not secrets: `key_id`, `new_key_id`, `short_key`.
 _SECRET_FIELD = re.compile(
-    r"(^|_)(secret|secrets|token|password|passwd|api_key|apikey|authorization|routing_key|private_key"
-    r"|webhook_url|secret_id|jwt|key|x-api-key)($|_)",
+    r"(^|[_-])(secret|secrets|token|password|passwd|api[_-]?key|authorization|routing_key|private_key"
+    r"|webhook_url|secret_id|jwt|key)$",
     re.IGNORECASE,
 )
-_NOT_SECRET_FIELDS = {"short_key", "key_id", "dedup_key", "key_kind", "keys", "token_ttl"}
+_NOT_SECRET_FIELDS = {"short_key", "dedup_key"}
 
 
 def redact_text(text: str) -> str:

@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +32,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rotator.domain.durations import parse_duration
 from rotator.domain.policy import ExpiryPolicy
+from rotator.domain.window import RotationWindow
 from rotator.langsmith.endpoints import DEFAULT_ENDPOINT, normalize_endpoint
 
 
@@ -56,6 +58,16 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 _NAME = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
 
 
+def _stable_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError("use lowercase letters, digits, '-' and '_' (at most 63), e.g. prod-us")
+    return value
+
+
+StableName = Annotated[str, AfterValidator(_stable_name)]
+"""Names that appear in logs, metrics and Vault paths, so they stay stable and need no escaping."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -77,16 +89,43 @@ class PolicySettings(_Strict):
         return ExpiryPolicy(self.warn_before, self.critical_before, self.max_age)
 
 
-class SecretRef(_Strict):
-    """Where a secret comes from. Only environment variables for now."""
+class VaultRef(_Strict):
+    """A field of a KV v2 secret; ``mount`` defaults to ``vault.kv_mount``."""
 
-    env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    path: str = Field(min_length=1)
+    field: str = "api_key"
+    mount: str | None = None
+
+
+class SecretRef(_Strict):
+    """Where a secret comes from: exactly one of an environment variable, a file, or a Vault KV v2 field."""
+
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    file: Path | None = None
+    vault: VaultRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if sum(source is not None for source in (self.env, self.file, self.vault)) != 1:
+            raise ValueError("env: give exactly one of env, file or vault")
+        return self
 
     def resolve(self, environ: Mapping[str, str], needed_by: str) -> str:
-        value = environ.get(self.env, "").strip()
-        if not value:
-            raise ConfigError([f"{self.env}: environment variable is not set or empty (needed by {needed_by})"])
-        return value
+        """The secret from the environment or a file; Vault references are resolved by the Vault adapter."""
+        if self.env is not None:
+            value = environ.get(self.env, "").strip()
+            if not value:
+                raise ConfigError([f"{self.env}: environment variable is not set or empty (needed by {needed_by})"])
+            return value
+        if self.file is not None:
+            try:
+                value = self.file.read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ConfigError([f"{self.file}: cannot read (needed by {needed_by}): {error.strerror}"]) from None
+            if not value:
+                raise ConfigError([f"{self.file}: file is empty (needed by {needed_by})"])
+            return value
+        raise ConfigError([f"{needed_by}: a Vault reference needs the Vault adapter to resolve"])
 
 
 class HttpSettings(_Strict):
@@ -101,23 +140,17 @@ class Watched(StrEnum):
 
 
 class OrgSettings(_Strict):
-    name: str
+    name: StableName
     endpoint: str = DEFAULT_ENDPOINT
     organization_id: UUID | None = None
     workspace_id: UUID | None = None
     api_key: SecretRef = SecretRef(env="LANGSMITH_API_KEY")
+    """The org's admin key: from the environment, a file, or a Vault KV v2 field."""
     allow_insecure_http: bool = False
     policy: PolicySettings | None = None
     """Overrides the top-level policy for this org."""
     watch: frozenset[Watched] = frozenset(Watched)
     """LangSmith lists a caller only its own PATs: an entry holding a person's PAT can watch just those."""
-
-    @field_validator("name")
-    @classmethod
-    def _stable_name(cls, value: str) -> str:
-        if not _NAME.fullmatch(value):
-            raise ValueError("use lowercase letters, digits, '-' and '_' (at most 63), e.g. prod-us")
-        return value
 
     @field_validator("endpoint")
     @classmethod
@@ -158,17 +191,207 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class TokenAuthSettings(_Strict):
+    method: Literal["token"] = "token"
+    token: SecretRef = SecretRef(env="VAULT_TOKEN")
+
+
+class AppRoleAuthSettings(_Strict):
+    method: Literal["approle"]
+    role_id: SecretRef
+    secret_id: SecretRef
+    mount: str = "approle"
+
+
+class KubernetesAuthSettings(_Strict):
+    method: Literal["kubernetes"]
+    role: str = Field(min_length=1)
+    jwt_file: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+    mount: str = "kubernetes"
+
+
+VaultAuthSettings = Annotated[
+    TokenAuthSettings | AppRoleAuthSettings | KubernetesAuthSettings, Field(discriminator="method")
+]
+
+
+class VaultSettings(_Strict):
+    """Defaults come from VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT and VAULT_SKIP_VERIFY."""
+
+    address: str
+    namespace: str | None = None
+    ca_cert: Path | None = None
+    skip_verify: bool = False
+    timeout: Duration = timedelta(seconds=10)
+    auth: VaultAuthSettings = TokenAuthSettings()
+    kv_mount: str = "secret"
+    state_prefix: str = Field(default="langsmith-rotator", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    """Where the journal lives, under ``kv_mount``: ``<state_prefix>/secrets/<name>``."""
+
+    @field_validator("address")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://vault.example.com:8200")
+        return value.rstrip("/")
+
+
+class LeaseSettings(_Strict):
+    """The lock that lets one process at a time rotate; deployments sharding orgs give each its own name."""
+
+    name: StableName = "default"
+    ttl: Duration = timedelta(seconds=60)
+
+    @field_validator("ttl")
+    @classmethod
+    def _long_enough(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=15):
+            raise ValueError("must be at least 15s")
+        return value
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class RotationWindowSettings(_Strict):
+    """When keys may be created and deleted (UTC); monitoring runs at any time."""
+
+    days: list[Weekday] = list(_WEEKDAYS)
+    start: str = Field(default="00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(default="24:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start >= self.end:
+            raise ValueError("end: must be later than start (windows do not cross midnight; use two days)")
+        if not self.days:
+            raise ValueError("days: list at least one day")
+        return self
+
+    def to_window(self) -> RotationWindow:
+        return RotationWindow(
+            frozenset(_WEEKDAYS.index(day) for day in self.days), _minutes(self.start), _minutes(self.end)
+        )
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class DaemonSettings(_Strict):
+    """`rotator run`: the schedule, the HTTP address for metrics and probes, and how long shutdown may take."""
+
+    jitter: Duration = timedelta(seconds=30)
+    """Each run starts up to this much later, so replicas and restarts do not hit LangSmith in step."""
+    cron: str | None = None
+    """A crontab line (UTC), e.g. ``*/15 * * * *``; replaces poll_interval when set."""
+    listen: str = Field(default="0.0.0.0:9464", pattern=r"^[^:\s]*:\d{1,5}$")
+    shutdown_timeout: Duration = timedelta(seconds=30)
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as error:
+                raise ValueError(f"{value!r} is not a crontab line (minute hour day month weekday): {error}") from None
+        return value
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host or "0.0.0.0", int(port)  # noqa: S104 - an exporter in a pod listens on all interfaces
+
+
+class AdoptSettings(_Strict):
+    """How the managed key is found the first time: by id, or by an exact description."""
+
+    key_id: UUID | None = None
+    description: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.key_id is None) == (self.description is None):
+            raise ValueError("key_id: give exactly one of key_id or description")
+        return self
+
+
+class ManagedSecretSettings(_Strict):
+    name: StableName
+    """Stable logical name, used in logs, metrics and alerts."""
+    org: str
+    path: str = Field(pattern=r"^[^/](.*[^/])?$")
+    """The KV v2 path apps read, without the mount or ``data/``, e.g. ``langsmith/chatbot-prod``."""
+    mount: str | None = None
+    field: str = Field(default="api_key", min_length=1)
+    adopt: AdoptSettings
+    lifetime: Duration | None = None
+    """Lifetime of new keys; default the old key's; always capped at the org's max_service_key_expiry_days."""
+    rotate_before: Duration | None = None
+    """Rotate this long before expiry; default when two thirds of the lifetime have passed."""
+    grace_period: Duration = timedelta(hours=24)
+    max_grace: Duration = timedelta(days=7)
+
+    @model_validator(mode="after")
+    def _grace_within_max(self) -> Self:
+        if self.max_grace < self.grace_period:
+            raise ValueError("max_grace: must not be shorter than grace_period")
+        if self.lifetime is not None and self.lifetime < timedelta(days=1):
+            raise ValueError("lifetime: must be at least 1d")
+        return self
+
+
 class Settings(_Strict):
     policy: PolicySettings = PolicySettings()
     poll_interval: Duration = timedelta(minutes=15)
     http: HttpSettings = HttpSettings()
     orgs: list[OrgSettings] = Field(min_length=1)
+    vault: VaultSettings | None = None
+    managed: list[ManagedSecretSettings] = []
+    lease: LeaseSettings = LeaseSettings()
+    rotation_window: RotationWindowSettings | None = None
+    daemon: DaemonSettings = DaemonSettings()
+
+    @model_validator(mode="after")
+    def _managed_secrets_resolvable(self) -> Self:
+        orgs = {org.name: org for org in self.orgs}
+        for index, secret in enumerate(self.managed):
+            org = orgs.get(secret.org)
+            if org is None:
+                raise ValueError(f"managed[{index}].org: no org named {secret.org!r} (known: {', '.join(orgs)})")
+            if org.organization_id is None:
+                raise ValueError(f"managed[{index}].org: org {org.name!r} needs organization_id to manage keys")
+        names = [secret.name for secret in self.managed]
+        if len(set(names)) != len(names):
+            raise ValueError("managed: names must be unique")
+        places = [(secret.mount, secret.path) for secret in self.managed]
+        if len(set(places)) != len(places):
+            raise ValueError("managed: two secrets share one Vault path")
+        uses_vault = self.managed or any(org.api_key.vault for org in self.orgs)
+        if uses_vault and self.vault is None:
+            raise ValueError("vault: managed secrets and Vault references need vault settings (or VAULT_ADDR)")
+        return self
+
+    def managed_secret(self, name: str) -> ManagedSecretSettings:
+        for secret in self.managed:
+            if secret.name == name:
+                return secret
+        raise ConfigError([f"managed: no managed secret named {name!r}"])
+
+    def org_named(self, name: str) -> OrgSettings:
+        return next(org for org in self.orgs if org.name == name)
 
     @field_validator("poll_interval")
     @classmethod
     def _sane_interval(cls, value: timedelta) -> timedelta:
-        if value < timedelta(minutes=1):
-            raise ValueError("must be at least 1m (LangSmith rate-limits each key)")
+        if value < timedelta(seconds=10):
+            raise ValueError("must be at least 10s (LangSmith rate-limits each key)")
         return value
 
     @field_validator("orgs")
@@ -193,6 +416,19 @@ class _Environment(BaseSettings):
     LANGSMITH_ORGANIZATION_ID: str | None = None
     LANGSMITH_WORKSPACE_ID: str | None = None
     ROTATOR_CONFIG: str | None = None
+    VAULT_ADDR: str | None = None
+    VAULT_NAMESPACE: str | None = None
+    VAULT_CACERT: str | None = None
+    VAULT_SKIP_VERIFY: str | None = None
+
+    def vault_defaults(self) -> dict[str, object]:
+        defaults = {
+            "address": self.VAULT_ADDR,
+            "namespace": self.VAULT_NAMESPACE,
+            "ca_cert": self.VAULT_CACERT,
+            "skip_verify": self.VAULT_SKIP_VERIFY,
+        }
+        return {key: value for key, value in defaults.items() if value}
 
 
 _ENV_FIELD_NAMES = {
@@ -208,7 +444,11 @@ def load_settings(config_path: str | Path | None = None, environ: Mapping[str, s
     env = _Environment.model_validate(dict(environ))
     path = config_path or env.ROTATOR_CONFIG
     if path:
-        return _validate(_read_yaml(Path(path)), field_names={})
+        data = _read_yaml(Path(path))
+        vault = data.get("vault", {})
+        if isinstance(vault, dict) and (vault or data.get("managed") or _uses_vault_refs(data)):
+            data["vault"] = {**env.vault_defaults(), **vault}
+        return _validate(data, field_names={})
     org = {
         "name": "default",
         "endpoint": env.LANGSMITH_ENDPOINT,
@@ -216,6 +456,13 @@ def load_settings(config_path: str | Path | None = None, environ: Mapping[str, s
         "workspace_id": env.LANGSMITH_WORKSPACE_ID or None,
     }
     return _validate({"orgs": [org]}, field_names=_ENV_FIELD_NAMES)
+
+
+def _uses_vault_refs(data: dict[str, Any]) -> bool:
+    orgs = data.get("orgs")
+    return isinstance(orgs, list) and any(
+        isinstance(org, dict) and isinstance(org.get("api_key"), dict) and "vault" in org["api_key"] for org in orgs
+    )
 
 
 def _read_yaml(path: Path) -> Any:
@@ -248,12 +495,15 @@ def _describe(error: Any, field_names: Mapping[str, str]) -> str:
         message = "unknown field"
     elif error["type"] == "missing":
         message = "required field is missing"
-    leaf, _, rest = message.partition(": ")
-    if rest and leaf.isidentifier():  # a model validator naming the field it is about
-        loc, message = [*loc, leaf], rest
+    named = _NAMED_FIELD.match(message)
+    if named:  # a model validator naming the field it is about, relative to where it runs
+        loc, message = [*loc, named["field"]], named["message"]
     if field_names and loc and loc[-1] in field_names:
         return f"{field_names[str(loc[-1])]}: {message}"
     return f"{_path(loc) or 'config'}: {message}"
+
+
+_NAMED_FIELD = re.compile(r"(?P<field>[A-Za-z_][\w.\[\]]*): (?P<message>.+)", re.DOTALL)
 
 
 def _path(loc: Sequence[str | int]) -> str:

@@ -53,7 +53,23 @@ def test_secret_field_names(name: str) -> None:
     assert is_secret_field(name)
 
 
-@pytest.mark.parametrize("name", ["short_key", "key_id", "description", "keys", "org", "expires_at", "dedup_key"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "short_key",
+        "key_id",
+        "new_key_id",
+        "old_key_id",
+        "description",
+        "keys",
+        "org",
+        "expires_at",
+        "dedup_key",
+        "managed",
+        "token_ttl",
+        "secret_name",
+    ],
+)
 def test_not_secret_field_names(name: str) -> None:
     assert not is_secret_field(name)
 

@@ -102,7 +102,7 @@ ORG = f"{{name: a, organization_id: {ORG_ID}}}"
             "policy.critical_before: must not be longer than warn_before",
         ),
         (f"orgs: [{ORG}]\npolicy: {{max_age: 0}}\n", "policy.max_age: must be longer than 0"),
-        (f"orgs: [{ORG}]\npoll_interval: 10s\n", "poll_interval: must be at least 1m"),
+        (f"orgs: [{ORG}]\npoll_interval: 5s\n", "poll_interval: must be at least 10s"),
         (
             f"orgs: [{ORG}]\nhttp: {{max_attempts: 0}}\n",
             "http.max_attempts: Input should be greater than or equal to 1",
@@ -182,3 +182,131 @@ def test_missing_admin_key_names_the_variable_and_the_org() -> None:
         match=r"LANGSMITH_API_KEY: environment variable is not set or empty \(needed by org 'default'\)",
     ):
         settings.orgs[0].api_key.resolve({"LANGSMITH_API_KEY": "  "}, needed_by="org 'default'")
+
+
+MANAGED_BASE = f"""
+orgs:
+  - {{name: acme, organization_id: {ORG_ID}}}
+  - {{name: team, workspace_id: {ORG_ID}}}
+vault: {{address: "http://127.0.0.1:8200"}}
+"""
+
+
+def managed(entry: str) -> str:
+    return MANAGED_BASE + f"managed:\n  - {entry}\n"
+
+
+def test_managed_example_has_vault_auth_adoption_and_grace() -> None:
+    settings = load_settings(CONFIG_DIR / "managed-rotation.yaml", environ={})
+    assert settings.vault is not None
+    assert settings.vault.auth.method == "kubernetes"
+    chatbot, eval_runner = settings.managed
+    assert (chatbot.adopt.description, chatbot.rotate_before, chatbot.grace_period) == (
+        "chatbot-prod",
+        timedelta(days=14),
+        timedelta(hours=24),
+    )
+    assert (eval_runner.field, eval_runner.lifetime, eval_runner.grace_period) == (
+        "LANGSMITH_API_KEY",
+        timedelta(days=90),
+        timedelta(hours=24),
+    )
+    assert settings.orgs[0].api_key.vault is not None
+
+
+def test_vault_settings_default_from_the_environment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        managed("{name: bot, org: acme, path: langsmith/bot, adopt: {description: bot}}").replace(
+            'vault: {address: "http://127.0.0.1:8200"}\n', ""
+        ),
+    )
+    settings = load_settings(path, environ={"VAULT_ADDR": "https://vault.example:8200/", "VAULT_NAMESPACE": "team-a"})
+    assert settings.vault is not None
+    assert (settings.vault.address, settings.vault.namespace) == ("https://vault.example:8200", "team-a")
+    assert settings.vault.auth.method == "token"
+    (secret,) = settings.managed
+    assert (secret.field, secret.grace_period, secret.max_grace) == ("api_key", timedelta(hours=24), timedelta(days=7))
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("{name: bot, org: nope, path: p, adopt: {description: bot}}", "managed[0].org: no org named 'nope'"),
+        (
+            "{name: bot, org: team, path: p, adopt: {description: bot}}",
+            "managed[0].org: org 'team' needs organization_id",
+        ),
+        (
+            "{name: bot, org: acme, path: p, adopt: {}}",
+            "managed[0].adopt.key_id: give exactly one of key_id or description",
+        ),
+        ("{name: bot, org: acme, path: p, adopt: {key_id: 1, description: x}}", "managed[0].adopt.key_id: UUID"),
+        ("{name: bot, org: acme, path: /p/, adopt: {description: b}}", "managed[0].path: String should match pattern"),
+        (
+            "{name: bot, org: acme, path: p, adopt: {description: b}, grace_period: 2d, max_grace: 1d}",
+            "managed[0].max_grace: must not be shorter than grace_period",
+        ),
+        (
+            "{name: bot, org: acme, path: p, adopt: {description: b}, lifetime: 1h}",
+            "managed[0].lifetime: must be at least 1d",
+        ),
+        ("{name: Bot, org: acme, path: p, adopt: {description: b}}", "managed[0].name: use lowercase letters"),
+        ("{name: bot, org: acme, path: p, adopt: {description: b}, grace: 1d}", "managed[0].grace: unknown field"),
+        ("{name: bot, org: acme, adopt: {description: b}}", "managed[0].path: required field is missing"),
+    ],
+)
+def test_malformed_managed_secret_names_field(tmp_path: Path, entry: str, expected: str) -> None:
+    found = problems(tmp_path, managed(entry))
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_zero_grace_is_allowed_for_a_leaked_key(tmp_path: Path) -> None:
+    path = write(tmp_path, managed("{name: bot, org: acme, path: p, adopt: {description: b}, grace_period: 0}"))
+    assert load_settings(path, environ={}).managed[0].grace_period == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("vault", "expected"),
+    [
+        ("{address: vault.example}", "vault.address: 'vault.example' is not an http(s) URL"),
+        ('{address: "http://v:8200", auth: {method: ldap}}', "vault.auth: Input tag 'ldap' found using 'method'"),
+        (
+            '{address: "http://v:8200", auth: {method: approle, role_id: {env: R}}}',
+            "vault.auth.approle.secret_id: required",
+        ),
+        ('{address: "http://v:8200", auth: {method: kubernetes}}', "vault.auth.kubernetes.role: required"),
+        (
+            '{address: "http://v:8200", auth: {method: token, token: {env: A, file: /t}}}',
+            "vault.auth.token.token.env: give exactly one of env, file or vault",
+        ),
+        ('{address: "http://v:8200", state_prefix: "/bad//prefix"}', "vault.state_prefix: String should match pattern"),
+    ],
+)
+def test_malformed_vault_settings_name_field(tmp_path: Path, vault: str, expected: str) -> None:
+    text = MANAGED_BASE.replace('vault: {address: "http://127.0.0.1:8200"}', f"vault: {vault}")
+    found = problems(tmp_path, text)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_managed_secrets_without_vault_are_an_error(tmp_path: Path) -> None:
+    text = (
+        f"orgs: [{{name: acme, organization_id: {ORG_ID}}}]\n"
+        "managed: [{name: b, org: acme, path: p, adopt: {description: b}}]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={})
+    assert any(p.startswith("vault.address: required field is missing") for p in caught.value.problems), (
+        caught.value.problems
+    )
+
+
+def test_secret_from_a_file(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("  from-file\n")
+    path = write(tmp_path, f"orgs: [{{name: a, organization_id: {ORG_ID}, api_key: {{file: {token}}}}}]\n")
+    org = load_settings(path, environ={}).orgs[0]
+    assert org.api_key.resolve({}, needed_by="a") == "from-file"
+    token.write_text("")
+    with pytest.raises(ConfigError, match="file is empty"):
+        org.api_key.resolve({}, needed_by="a")

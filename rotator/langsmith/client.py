@@ -115,6 +115,10 @@ class LangSmithClient:
     def org_info(self) -> OrgInfo:
         return self._call(routes.ORG_INFO, parse_org_info)
 
+    def current_workspace(self) -> Workspace:
+        """The workspace this key acts in: any valid key may read it, so it proves a key authenticates."""
+        return self._call(routes.CURRENT_WORKSPACE, parse_workspace)
+
     def list_org_service_keys(self) -> list[ApiKey]:
         """Org-wide and workspace-scoped service keys of the organization (E4)."""
         return self._call(routes.LIST_ORG_SERVICE_KEYS, _key_list(KeyKind.SERVICE_KEY))

@@ -21,6 +21,7 @@ class Route:
 
 
 ORG_INFO = Route("GET", "/api/v1/orgs/current/info")
+CURRENT_WORKSPACE = Route("GET", "/api/v1/settings", tenant_scoped=True)
 WORKSPACES = Route("GET", "/api/v1/workspaces")
 ROLES = Route("GET", "/api/v1/orgs/current/roles")
 LIST_ORG_SERVICE_KEYS = Route("GET", "/api/v1/orgs/current/service-keys")  # E4

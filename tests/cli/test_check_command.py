@@ -301,10 +301,14 @@ def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     return True
 
 
-def test_demo_shows_every_status() -> None:
+def test_demo_shows_every_status_and_a_rotation() -> None:
     result = rotator("demo", env={})
     assert result.returncode == 0
     for status in ("expired", "critical", "warning", "too_old", "no_expiry", "ok"):
         assert status in result.stdout
     assert "PAT" in result.stdout
     assert "would exit 2" in result.stdout
+    assert "prod-tracing: rotated" in result.stdout
+    assert "prod-tracing: completed" in result.stdout
+    assert "secret/langsmith/prod-tracing, version 2" in result.stdout
+    assert ": deleted" in result.stdout

@@ -518,3 +518,22 @@ def test_the_client_is_closed_on_leaving_its_context() -> None:
 
 def _json(request: httpx.Request) -> object:
     return json.loads(request.content)
+
+
+def test_current_workspace_sends_the_tenant_header() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": WORKSPACE_ID, "display_name": "production", "tenant_handle": "p"})
+
+    client = LangSmithClient(
+        endpoint="https://api.smith.langchain.com",
+        api_key=API_KEY,
+        workspace_id=WORKSPACE_ID,
+        transport=httpx.MockTransport(handler),
+    )
+    workspace = client.current_workspace()
+    assert (workspace.id, workspace.display_name) == (WORKSPACE_ID, "production")
+    assert seen[0].url.path == "/api/v1/settings"
+    assert seen[0].headers["X-Tenant-Id"] == WORKSPACE_ID

@@ -40,9 +40,9 @@ def test_the_demo_seed_has_keys_in_every_state(sandbox_state: SandboxState) -> N
     assert [key.kind for key in keys.values() if key is not None].count("personal_access_token") == 2
 
 
-def test_the_demo_seed_reveals_the_rotators_admin_key_and_alices_pat(sandbox_state: SandboxState) -> None:
+def test_the_demo_seed_reveals_the_admin_key_alices_pat_and_the_managed_key(sandbox_state: SandboxState) -> None:
     result = load_seed_file(sandbox_state, DEMO_SEED)
-    assert set(result.revealed) == {"rotator", "alice-laptop"}
+    assert set(result.revealed) == {"rotator", "alice-laptop", "prod-tracing"}
     admin, alice = result.revealed["rotator"], result.revealed["alice-laptop"]
     record = sandbox_state.key_for_secret(admin.secret)
     assert record is not None

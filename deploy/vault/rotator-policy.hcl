@@ -1,0 +1,30 @@
+# Vault policy for the LangSmith key rotator, for a KV v2 mount at secret/ with managed secrets under
+# secret/langsmith/ and the rotator's journal under secret/langsmith-rotator/ (its state_prefix).
+# Adjust the paths to your config: one block pair per managed-secret prefix.
+#
+#   vault policy write langsmith-rotator deploy/vault/rotator-policy.hcl
+#
+# Token lookup, renewal and the mount check (sys/internal/ui/mounts) are covered by Vault's default policy.
+
+# The managed secrets apps read: written with check-and-set, read back, and their custom metadata set
+# (rotated_at, previous_key_id, ...). No delete: the rotator never destroys a secret.
+path "secret/data/langsmith/*" {
+  capabilities = ["create", "read", "update"]
+}
+path "secret/metadata/langsmith/*" {
+  capabilities = ["read", "update"]
+}
+
+# The journal and per-secret state (intent, created key id, backoff), and the lease that lets one process
+# at a time rotate: both written with check-and-set.
+path "secret/data/langsmith-rotator/secrets/*" {
+  capabilities = ["create", "read", "update"]
+}
+path "secret/data/langsmith-rotator/leases/*" {
+  capabilities = ["create", "read", "update"]
+}
+
+# The orgs' admin keys, when the config reads them from Vault (orgs[].api_key.vault): read only.
+path "secret/data/langsmith-rotator/admin/*" {
+  capabilities = ["read"]
+}

@@ -1,0 +1,237 @@
+"""One whole cycle: inventory → expiry events → for each managed secret, recovery, due rotations, due deletions.
+
+`rotator once` runs it once; the daemon runs it on a schedule.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from rotator.domain.check import CheckReport, build_check_report
+from rotator.domain.policy import ExpiryStatus
+from rotator.domain.rotation import ReplacementSpec
+from rotator.inventory import ClientFactory, client_factory_for, take_inventory
+from rotator.langsmith import LangSmithClient
+from rotator.metrics import Metrics
+from rotator.observability import redact_text
+from rotator.rotation import MustStop, Outcome, Result, RotationSaga
+from rotator.settings import ConfigError, ManagedSecretSettings, OrgSettings, SecretRef, Settings
+from rotator.vault import KvStore, VaultError, VaultSession
+from rotator.vault.connect import connect_vault
+from rotator.vault.journal import JournalStore
+from rotator.vault.lease import Lease
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    report: CheckReport
+    outcomes: tuple[Outcome, ...]
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in self.outcomes)
+
+
+class Runtime:
+    """What a cycle needs, built once per process: settings, admin keys, Vault, LangSmith clients, the lease,
+    metrics, and the stop flag that signal handlers set."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str],
+        *,
+        now: Clock = utc_now,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.now = now
+        self.metrics = metrics
+        self.stopping = threading.Event()
+        self.vault: VaultSession | None = connect_vault(settings.vault, environ) if settings.vault else None
+        self.admin_keys = self._resolve_admin_keys(environ)
+        self.build_client: ClientFactory = client_factory_for(
+            settings, metrics.observe_request if metrics is not None else None
+        )
+        self.lease: Lease | None = None
+        if settings.vault is not None and settings.managed:
+            self.lease = Lease(
+                self.kv(),
+                path=f"{settings.vault.state_prefix}/leases/{settings.lease.name}",
+                ttl=settings.lease.ttl,
+                now=now,
+            )
+
+    def kv(self, mount: str | None = None) -> KvStore:
+        if self.vault is None or self.settings.vault is None:
+            raise ConfigError(["vault: not configured"])
+        return KvStore(self.vault, mount=mount or self.settings.vault.kv_mount)
+
+    def _resolve_admin_keys(self, environ: Mapping[str, str]) -> dict[str, str]:
+        keys, problems = {}, []
+        for index, org in enumerate(self.settings.orgs):
+            try:
+                keys[org.name] = self._resolve(org.api_key, environ, f"orgs[{index}].api_key")
+            except ConfigError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise ConfigError(problems)
+        return keys
+
+    def _resolve(self, ref: SecretRef, environ: Mapping[str, str], field: str) -> str:
+        if ref.vault is None:
+            return ref.resolve(environ, needed_by=field)
+        try:
+            stored = self.kv(ref.vault.mount).read(ref.vault.path)
+        except VaultError as error:
+            raise ConfigError([f"{field}.vault: {error}"]) from None
+        value = stored.data.get(ref.vault.field) if stored else None
+        if not value:
+            raise ConfigError([f"{field}.vault: no field {ref.vault.field!r} at {ref.vault.path}"])
+        return str(value)
+
+    def check(self) -> CheckReport:
+        """One inventory of every org, assessed against its policy."""
+        inventories = take_inventory(self.settings.orgs, self.admin_keys, self.build_client)
+        policies = {org.name: self.settings.policy_for(org) for org in self.settings.orgs}
+        return build_check_report(inventories, policies, self.now())
+
+    def run_cycle(self, *, dry_run: bool = False, force: Collection[str] = ()) -> CycleResult:
+        started = time.monotonic()
+        report = self.check()
+        _log_expiry_events(report)
+        outcomes = tuple(
+            self.run_secret(secret, dry_run=dry_run, force=secret.name in force) for secret in self.settings.managed
+        )
+        if any(outcome.promoted or outcome.result is Result.COMPLETED for outcome in outcomes):
+            report = self.check()  # keys were created or deleted: metrics should show them as they are now
+        result = CycleResult(report, outcomes, time.monotonic() - started)
+        self._record(result)
+        return result
+
+    def run_secret(self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool) -> Outcome:
+        """One managed secret, if this process may rotate now: it holds the lease and is inside the window."""
+        blocked = None if dry_run else self._why_not_rotating()
+        outcome = Outcome(secret.name, *blocked) if blocked else self._run_saga(secret, dry_run=dry_run, force=force)
+        log.info("rotation.outcome", managed=outcome.name, result=outcome.result.value, message=outcome.message)
+        return outcome
+
+    def release(self) -> None:
+        if self.lease is not None:
+            self.lease.release()
+
+    def _why_not_rotating(self) -> tuple[Result, str] | None:
+        if self.stopping.is_set():
+            return Result.SKIPPED, "shutting down"
+        window = self.settings.rotation_window
+        if window is not None and not window.to_window().contains(self.now()):
+            return Result.SKIPPED, "outside the rotation window: monitoring only"
+        if self.lease is not None and not self.lease.try_acquire():
+            return Result.STANDBY, "another process holds the rotation lease: monitoring only"
+        return None
+
+    def _guard(self) -> None:
+        if self.stopping.is_set():
+            raise MustStop("shutting down")
+        if self.lease is not None and not self.lease.held:
+            raise MustStop("the rotation lease is no longer held")
+
+    def _run_saga(self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool) -> Outcome:
+        org = self.settings.org_named(secret.org)
+        try:
+            kv = self.kv(secret.mount)
+            journal = JournalStore(self.kv(), self._state_prefix())
+            with self.build_client(org, self.admin_keys[org.name]) as admin:
+                saga = RotationSaga(
+                    secret=secret,
+                    org=org,
+                    admin=admin,
+                    kv=kv,
+                    journal=journal,
+                    verifier=self._verifier(org),
+                    max_age=self.settings.policy_for(org).max_age,
+                    now=self.now,
+                    dry_run=dry_run,
+                    guard=self._guard,
+                )
+                return saga.run(force=force)
+        except Exception as error:  # one secret's bug must not stop the others
+            log.exception("rotation.crashed", managed=secret.name)
+            return Outcome(
+                secret.name, Result.FAILED, f"internal error: {type(error).__name__}: {redact_text(str(error))}"
+            )
+
+    def _state_prefix(self) -> str:
+        assert self.settings.vault is not None
+        return self.settings.vault.state_prefix
+
+    def _verifier(self, org: OrgSettings) -> Callable[[str, ReplacementSpec], LangSmithClient]:
+        def build(secret: str, spec: ReplacementSpec) -> LangSmithClient:
+            workspace = spec.workspace_ids[0] if spec.workspace_ids else None
+            scoped = org.model_copy(update={"workspace_id": workspace})
+            return self.build_client(scoped, secret)
+
+        return build
+
+    def _record(self, result: CycleResult) -> None:
+        """The canonical log line of the cycle, and its metrics."""
+        statuses = Counter(row.assessment.status.value for row in result.report.rows)
+        results = Counter(outcome.result.value for outcome in result.outcomes)
+        log.info(
+            "cycle.finished",
+            keys=dict(statuses),
+            rotations=sum(outcome.promoted for outcome in result.outcomes),
+            deletions=results[Result.COMPLETED.value],
+            failures=results[Result.FAILED.value],
+            failed_orgs=[inv.org for inv in result.report.failed_orgs],
+            outcomes=dict(results),
+            lease="held" if self.lease is not None and self.lease.held else "none" if self.lease is None else "standby",
+            duration_s=round(result.seconds, 3),
+        )
+        if self.metrics is None:
+            return
+        orgs = {secret.name: secret.org for secret in self.settings.managed}
+        self.metrics.record_cycle(
+            result.report,
+            [(orgs[outcome.name], outcome) for outcome in result.outcomes],
+            [org.name for org in self.settings.orgs],
+            finished_at=self.now(),
+            seconds=result.seconds,
+            ok=result.ok and not result.report.failed_orgs,
+        )
+        self.metrics.lease_held.set(1 if self.lease is not None and self.lease.held else 0)
+
+
+def _log_expiry_events(report: CheckReport) -> None:
+    for row in report.rows:
+        status = row.assessment.status
+        if status in (ExpiryStatus.OK, ExpiryStatus.NO_EXPIRY):
+            continue
+        log.warning(
+            "key.expiry",
+            org=row.org,
+            key_id=row.key.id,
+            short_key=row.key.short_key,
+            description=row.key.description,
+            kind=row.key.kind.value,
+            status=status.value,
+            days_left=None if row.assessment.days_left is None else round(row.assessment.days_left, 2),
+        )
+    for inv in report.failed_orgs:
+        log.error("org.poll_failed", org=inv.org, error=inv.error)
