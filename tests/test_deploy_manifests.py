@@ -27,3 +27,25 @@ def test_cronjob_runs_a_real_command_with_real_options() -> None:
     assert (name, context.params["output"]) == ("check", "json")
     assert {"LANGSMITH_API_KEY", "LANGSMITH_ORGANIZATION_ID"} <= {env["name"] for env in container["env"]}
     assert "value" not in next(env for env in container["env"] if env["name"] == "LANGSMITH_API_KEY")
+
+
+def test_deployment_runs_the_daemon_with_probes_on_its_port() -> None:
+    manifest = yaml.safe_load((DEPLOY / "kubernetes" / "deployment.yaml").read_text())
+    pod = manifest["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    name, _context = parse_cli(container["args"])
+    assert name == "run"
+    port = container["ports"][0]["containerPort"]
+    assert port == 9464  # daemon.listen's default port
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert pod["terminationGracePeriodSeconds"] > 30  # daemon.shutdown_timeout's default
+
+
+def test_cronjob_once_pushes_metrics() -> None:
+    manifest = yaml.safe_load((DEPLOY / "kubernetes" / "cronjob-once.yaml").read_text())
+    container = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    name, context = parse_cli(container["args"])
+    assert name == "once"
+    assert context.params["pushgateway"].startswith("http://")
+    assert manifest["spec"]["concurrencyPolicy"] == "Forbid"
