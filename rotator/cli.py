@@ -128,7 +128,10 @@ def rotate(options: GlobalOptions, name: str, dry_run: bool) -> None:
         secret = runtime.settings.managed_secret(name)
     except ConfigError as error:
         _exit_config_error(error)
-    outcome = runtime.run_secret(secret, dry_run=dry_run, force=True)
+    try:
+        outcome = runtime.run_secret(secret, dry_run=dry_run, force=True)
+    finally:
+        runtime.release()
     render_outcomes([outcome], table_console())
     sys.exit(int(ExitCode.OK if outcome.ok else ExitCode.CRITICAL))
 

@@ -15,13 +15,15 @@ from datetime import UTC, datetime
 import structlog
 
 from rotator.domain.check import CheckReport, build_check_report
+from rotator.domain.journal import JournalError
+from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import ExpiryStatus
-from rotator.domain.rotation import ReplacementSpec
+from rotator.domain.rotation import Phase, ReplacementSpec
 from rotator.inventory import ClientFactory, client_factory_for, take_inventory
 from rotator.langsmith import LangSmithClient
 from rotator.metrics import Metrics
 from rotator.observability import redact_text
-from rotator.rotation import MustStop, Outcome, Result, RotationSaga
+from rotator.rotation import MustStop, RotationSaga
 from rotator.settings import ConfigError, ManagedSecretSettings, OrgSettings, SecretRef, Settings
 from rotator.vault import KvStore, VaultError, VaultSession
 from rotator.vault.connect import connect_vault
@@ -128,7 +130,7 @@ class Runtime:
     def run_secret(self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool) -> Outcome:
         """One managed secret, if this process may rotate now: it holds the lease and is inside the window."""
         blocked = None if dry_run else self._why_not_rotating()
-        outcome = Outcome(secret.name, *blocked) if blocked else self._run_saga(secret, dry_run=dry_run, force=force)
+        outcome = self._blocked(secret, *blocked) if blocked else self._run_saga(secret, dry_run=dry_run, force=force)
         log.info("rotation.outcome", managed=outcome.name, result=outcome.result.value, message=outcome.message)
         return outcome
 
@@ -143,8 +145,23 @@ class Runtime:
         if window is not None and not window.to_window().contains(self.now()):
             return Result.SKIPPED, "outside the rotation window: monitoring only"
         if self.lease is not None and not self.lease.try_acquire():
+            if self.lease.last_error is not None:
+                # Not another holder: Vault is sealed, down or refusing us, which an operator must hear.
+                return Result.FAILED, f"cannot take the rotation lease: {redact_text(self.lease.last_error)}"
             return Result.STANDBY, "another process holds the rotation lease: monitoring only"
         return None
+
+    def _blocked(self, secret: ManagedSecretSettings, result: Result, message: str) -> Outcome:
+        """A secret this process may not rotate now (standby, outside the window, stopping) is still watched:
+        the journal names the managed key and the one retiring, so metrics label the keys as the holder does."""
+        try:
+            state, _ = JournalStore(self.kv(), self._state_prefix()).load(secret.name)
+        except (VaultError, JournalError, ConfigError) as error:
+            log.warning("rotation.journal_unreadable", managed=secret.name, error=redact_text(str(error)))
+            return Outcome(secret.name, result, message)
+        rotation = state.rotation
+        retiring = rotation.old_key_id if rotation is not None and rotation.phase is Phase.PROMOTED else None
+        return Outcome(secret.name, result, message, key_id=state.current_key_id, retiring_key_id=retiring)
 
     def _guard(self) -> None:
         if self.stopping.is_set():

@@ -3,16 +3,24 @@ and a clean stop on SIGTERM or SIGINT within ``daemon.shutdown_timeout``.
 
 Stopping never interrupts a step: the stop flag is checked before each change a rotation makes, so the cycle
 in flight ends at a step boundary with its journal consistent; then the lease is released and the process
-exits 0.
+exits 0. A step still in flight when the timeout is up (a LangSmith call hanging) is abandoned as a crash
+would abandon it: the process exits at once, and the lease is left to lapse, so that no standby acts while
+that call may still land; the journal lets the next holder finish or undo the step.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import NoReturn
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,10 +34,26 @@ log = structlog.get_logger(__name__)
 
 # Liveness fails when a cycle runs longer than this many poll intervals, or none started for as long.
 STUCK_AFTER_INTERVALS = 3
+# Cron schedules are irregular (weekdays only, monthly): their interval is the longest gap among this many runs.
+CRON_SAMPLE_RUNS = 32
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit without joining threads: a scheduler thread stuck in a network call must not hold the exit."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken stream: nothing more to say
+            stream.flush()
+    os._exit(code)
 
 
 class Daemon:
-    def __init__(self, runtime: Runtime, *, listen: tuple[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        listen: tuple[str, int] | None = None,
+        exit_hard: Callable[[int], NoReturn] = exit_now,
+    ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         assert runtime.metrics is not None, "the daemon serves metrics: build the Runtime with Metrics"
@@ -37,12 +61,19 @@ class Daemon:
         self._listen = listen or self.settings.daemon.listen_address
         self._stop = threading.Event()
         self._cycle_lock = threading.Lock()
+        self._lease_lock = threading.Lock()
         self._started_at = time.monotonic()
         self._cycle_started: float | None = None
         self._last_cycle_finished: float | None = None
         self._last_poll_ok: bool | None = None
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.server: StatusServer | None = None
+        self._exit_hard = exit_hard
+        self._interval_cache = self._compute_interval()
+        lease = runtime.lease
+        if lease is not None:
+            # Live, not set once per cycle: the renewal job takes or loses the lease between cycles too.
+            self.metrics.lease_held.set_function(lambda: 1.0 if lease.held else 0.0)
 
     def run(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -85,13 +116,23 @@ class Daemon:
         if lease is not None:
             # Renewed between cycles too: a holder keeps the lease while alive; a standby takes over within a ttl.
             self.scheduler.add_job(
-                lease.try_acquire, IntervalTrigger(seconds=lease.ttl.total_seconds() / 3), id="lease", max_instances=1
+                self._renew_lease,
+                IntervalTrigger(seconds=lease.ttl.total_seconds() / 3),
+                id="lease",
+                max_instances=1,
             )
+
+    def _renew_lease(self) -> None:
+        with self._lease_lock:
+            if self.runtime.lease is not None and not self._stop.is_set():  # never take it back once stopping
+                self.runtime.lease.try_acquire()
 
     def _cycle(self) -> None:
         if self._stop.is_set():
             return
         with self._cycle_lock:
+            if self._stop.is_set():  # the stop came while this run waited for the lock
+                return
             self._cycle_started = time.monotonic()
             try:
                 result = self.runtime.run_cycle()
@@ -109,12 +150,22 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         timeout = self.settings.daemon.shutdown_timeout.total_seconds()
         finished = self._cycle_lock.acquire(timeout=timeout)
-        if not finished:
-            log.error("daemon.shutdown_timeout", seconds=timeout, detail="the journal lets the next run resume")
-        self.runtime.release()
+        if finished:
+            self._cycle_lock.release()  # a run that was about to start sees the stop flag and returns
+            with self._lease_lock:  # after a renewal in flight, never before it
+                self.runtime.release()
+        else:
+            log.error(
+                "daemon.shutdown_timeout",
+                seconds=timeout,
+                detail="a step is still in flight: exiting without it; the lease lapses on its own and the "
+                "journal lets the next run finish or undo the step",
+            )
         if self.server is not None:
             self.server.stop()
         log.info("daemon.stopped", clean=finished)
+        if not finished:
+            self._exit_hard(0)
         return 0
 
     def liveness(self) -> Check:
@@ -145,7 +196,24 @@ class Daemon:
         )
 
     def _interval(self) -> timedelta:
-        return self.settings.poll_interval
+        return self._interval_cache
+
+    def _compute_interval(self) -> timedelta:
+        """Time between two scheduled cycles: poll_interval plus jitter, or a cron schedule's longest gap."""
+        daemon = self.settings.daemon
+        if not daemon.cron:
+            return self.settings.poll_interval + daemon.jitter
+        trigger = CronTrigger.from_crontab(daemon.cron, timezone=UTC)
+        fires: list[datetime] = []
+        previous, now = None, datetime.now(UTC)
+        for _ in range(CRON_SAMPLE_RUNS):
+            fire = trigger.get_next_fire_time(previous, now)
+            if fire is None:
+                break
+            fires.append(fire)
+            previous, now = fire, fire + timedelta(seconds=1)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(fires)]
+        return max(gaps, default=self.settings.poll_interval) + daemon.jitter
 
     def _describe_schedule(self) -> str:
         daemon = self.settings.daemon

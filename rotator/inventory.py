@@ -33,6 +33,7 @@ def client_factory_for(settings: Settings, on_request: RequestObserver | None = 
             workspace_id=str(org.workspace_id) if org.workspace_id else None,
             timeout=http.timeout.total_seconds(),
             retry=RetryPolicy(max_attempts=http.max_attempts, max_total_seconds=http.max_retry_time.total_seconds()),
+            on_request=on_request,
         )
 
     return build

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from rotator.domain.check import CheckReport
-from rotator.rotation import Outcome
+from rotator.domain.outcome import Outcome
 
 PREFIX = "langsmith_rotator"
 KEY_LABELS = ("org", "description", "kind", "managed")
@@ -121,7 +121,7 @@ class Metrics:
         )
         self.api_requests = Counter(
             f"{PREFIX}_api_requests_total",
-            "Requests to LangSmith and Vault, by service, method and status ('error' when no answer came).",
+            "Requests to LangSmith (service=\"langsmith\"), by method and status ('error' when no answer came).",
             ["service", "method", "status"],
             registry=self.registry,
         )

@@ -17,15 +17,15 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 import structlog
 
 from rotator import __version__
 from rotator.domain.journal import HISTORY_LIMIT, JournalError, Rotation, SecretState
 from rotator.domain.keys import AccessScope, ApiKey, CreatedKey
+from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import rotation_due_at
 from rotator.domain.rotation import (
     AdoptBy,
@@ -42,6 +42,7 @@ from rotator.domain.rotation import (
     find_orphans,
     mismatches,
     plan_replacement,
+    unfingerprinted_suspects,
 )
 from rotator.failpoints import failpoint
 from rotator.langsmith import CreateOutcomeUnknownError, LangSmithClient, LangSmithError, LangSmithNotFoundError
@@ -61,41 +62,14 @@ from rotator.vault import (
 )
 from rotator.vault.journal import JournalStore
 
+__all__ = ["MustStop", "Outcome", "Result", "RotationSaga", "SagaFailure"]  # Outcome, Result: for callers' ease
+
 log = structlog.get_logger(__name__)
 
 VERIFY_ATTEMPTS = 3
 VERIFY_FIRST_WAIT_SECONDS = 1.0
 VerifierFactory = Callable[[str, ReplacementSpec], LangSmithClient]
 """Builds a client that authenticates with a new key's secret, scoped like that key."""
-
-
-class Result(StrEnum):
-    IDLE = "idle"  # nothing due
-    ROTATED = "rotated"  # a new key is in Vault (the old one may still be waiting out its grace)
-    WAITING = "waiting"  # grace period or backoff running
-    HELD = "held"  # the old key is still in use after its grace period
-    COMPLETED = "completed"  # the old key was deleted: the rotation is over
-    PLANNED = "planned"  # dry run: what would happen
-    FAILED = "failed"
-    SKIPPED = "skipped"  # another actor is working on this secret, shutting down, or outside the window
-    STANDBY = "standby"  # another process holds the rotation lease
-
-
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    result: Result
-    message: str
-    key_id: str | None = None
-    """The managed key as the run left it: the one in Vault once promoted."""
-    promoted: bool = False
-    """Whether this run put a new key into Vault."""
-    retiring_key_id: str | None = None
-    """The replaced key while it waits out its grace period: still valid, no longer the one to watch."""
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not Result.FAILED
 
 
 class SagaFailure(Exception):
@@ -436,6 +410,9 @@ class RotationSaga:
                 return state, self._continue_grace(self._promote(state, rotation, target.version))
             doomed = [rotation.new_key_id]
         else:
+            known = [rotation.old_key_id, *(state.history), *filter(None, [state.current_key_id])]
+            if rotation.spec.expires_at is None:
+                self._refuse_unfingerprinted(rotation, keys, known)
             doomed = [
                 key.id
                 for key in find_orphans(
@@ -443,7 +420,7 @@ class RotationSaga:
                     description=rotation.spec.description,
                     planned_expires_at=rotation.spec.expires_at,
                     intent_at=rotation.started_at,
-                    known_ids=[rotation.old_key_id, *(state.history), *filter(None, [state.current_key_id])],
+                    known_ids=known,
                 )
             ]
         if self.dry_run:
@@ -452,6 +429,18 @@ class RotationSaga:
             self._delete_key(key_id, "a crash left it created but never stored")
         self._log.info("rotation.rolled_back", phase=rotation.phase.value, deleted=doomed)
         return self._save(state.advance(rotation=None)), None
+
+    def _refuse_unfingerprinted(self, rotation: Rotation, keys: Sequence[ApiKey], known: Sequence[str]) -> None:
+        suspects = unfingerprinted_suspects(
+            keys, description=rotation.spec.description, intent_at=rotation.started_at, known_ids=known
+        )
+        if suspects:
+            raise SagaFailure(
+                f"a create whose answer was lost may have made key(s) {', '.join(key.id for key in suspects)} "
+                f"({rotation.spec.description!r}, never expiring); a key that never expires cannot be told from one "
+                "made by hand, so it is not deleted: delete it in LangSmith unless someone made it on purpose (then "
+                "give it another description); the rotation resumes once no such key is left"
+            )
 
     # ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -466,6 +455,9 @@ class RotationSaga:
             self._log.info("rotation.key_already_gone", key_id=key_id, reason=why)
 
     def _fail(self, state: SecretState, message: str) -> Outcome:
+        if self.dry_run:  # a dry run records nothing, not even its failure
+            self._log.error("rotation.failed", error=message, dry_run=True)
+            return self._outcome(Result.FAILED, message)
         failures = state.failures + 1
         next_attempt = self.now() + backoff_after(failures)
         self._log.error("rotation.failed", error=message, failures=failures, next_attempt_at=next_attempt.isoformat())

@@ -309,6 +309,66 @@ class DaemonSettings(_Strict):
         return host or "0.0.0.0", int(port)  # noqa: S104 - an exporter in a pod listens on all interfaces
 
 
+class SinkFilters(_Strict):
+    """Send only alerts about these orgs, key kinds, or managed (true) / unmanaged (false) keys."""
+
+    orgs: list[str] | None = None
+    kinds: list[Literal["service_key", "personal_access_token"]] | None = None
+    managed: bool | None = None
+
+
+class _SinkSettings(_Strict):
+    name: StableName | None = None
+    """Used in logs and metrics; default: the sink's type."""
+    min_severity: Literal["info", "warning", "error", "critical"] = "warning"
+    filters: SinkFilters = SinkFilters()
+    timeout: Duration = timedelta(seconds=10)
+
+
+class SlackSinkSettings(_SinkSettings):
+    type: Literal["slack"]
+    webhook_url: SecretRef
+    """An incoming-webhook URL; its path is the secret, so it comes from env, a file or Vault."""
+
+
+class PagerDutySinkSettings(_SinkSettings):
+    type: Literal["pagerduty"]
+    routing_key: SecretRef
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
+class AlertmanagerSinkSettings(_SinkSettings):
+    type: Literal["alertmanager"]
+    url: str
+    """Alertmanager's base URL, e.g. http://alertmanager:9093; alerts go to /api/v2/alerts."""
+
+
+class WebhookSinkSettings(_SinkSettings):
+    type: Literal["webhook"]
+    url: SecretRef
+    hmac_secret: SecretRef | None = None
+    """Signs each body with HMAC-SHA256 in the X-Rotator-Signature-256 header (sha256=<hex>)."""
+
+
+SinkSettings = Annotated[
+    SlackSinkSettings | PagerDutySinkSettings | AlertmanagerSinkSettings | WebhookSinkSettings,
+    Field(discriminator="type"),
+]
+
+
+class AlertsSettings(_Strict):
+    renotify_interval: Duration = timedelta(hours=24)
+    sinks: list[SinkSettings] = []
+
+    @field_validator("sinks")
+    @classmethod
+    def _unique_names(cls, sinks: list[SinkSettings]) -> list[SinkSettings]:
+        names = [sink.name or sink.type for sink in sinks]
+        if len(set(names)) != len(names):
+            raise ValueError("give sinks of the same type distinct names")
+        return sinks
+
+
 class AdoptSettings(_Strict):
     """How the managed key is found the first time: by id, or by an exact description."""
 
@@ -357,6 +417,7 @@ class Settings(_Strict):
     lease: LeaseSettings = LeaseSettings()
     rotation_window: RotationWindowSettings | None = None
     daemon: DaemonSettings = DaemonSettings()
+    alerts: AlertsSettings = AlertsSettings()
 
     @model_validator(mode="after")
     def _managed_secrets_resolvable(self) -> Self:

@@ -164,6 +164,26 @@ def find_orphans(
     ]
 
 
+def unfingerprinted_suspects(
+    keys: Sequence[ApiKey], *, description: str, intent_at: datetime, known_ids: Sequence[str]
+) -> list[ApiKey]:
+    """Never-expiring service keys with the planned description, made since the intent.
+
+    A replacement planned never to expire has no fingerprint: a create whose answer was lost may have made one
+    of these, or a person may have. They are reported, never deleted (I6), and no further key is created
+    while one is left (else every lost answer would leave another never-expiring orphan).
+    """
+    return [
+        key
+        for key in keys
+        if key.kind is KeyKind.SERVICE_KEY
+        and key.id not in known_ids
+        and key.description == description
+        and key.expires_at is None
+        and (key.created_at is None or key.created_at >= intent_at - CREATED_BEFORE_INTENT_TOLERANCE)
+    ]
+
+
 def mismatches(created: ApiKey, spec: ReplacementSpec) -> list[str]:
     """How the key LangSmith lists differs from the one planned; empty when it matches."""
     found = []

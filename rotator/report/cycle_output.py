@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from rotator.rotation import Outcome, Result
+from rotator.domain.outcome import Outcome, Result
 
 _STYLE = {
     Result.FAILED: "bold red",

@@ -56,6 +56,11 @@ class Lease:
         self.holder = holder or new_holder_id()
         self._lock = threading.Lock()
         self._held_until: datetime | None = None
+        self.last_error: str | None = None
+        """Why the last attempt could not tell whether the lease is free (Vault refused or failed), else None."""
+        # One read-then-write at a time: a renewal racing release() would otherwise read the released record
+        # (still naming this holder) and take the lease back after it was handed over.
+        self._io = threading.Lock()
 
     @property
     def held(self) -> bool:
@@ -64,11 +69,16 @@ class Lease:
 
     def try_acquire(self) -> bool:
         """Take or renew the lease; False when another live holder has it (or Vault could not say)."""
+        with self._io:
+            return self._try_acquire()
+
+    def _try_acquire(self) -> bool:
         now = self.now()
         try:
             stored = self.kv.read(self.path)
             current = _record(stored.data) if stored else None
             if current is not None and current.holder != self.holder and current.expires_at > now:
+                self.last_error = None
                 self._drop("held by another process", other=current.holder)
                 return False
             expires_at = now + self.ttl
@@ -78,11 +88,14 @@ class Lease:
                 cas=stored.version if stored else 0,
             )
         except CasConflictError:
+            self.last_error = None
             self._drop("another process took it first")
             return False
         except (VaultError, ValueError, KeyError) as error:
+            self.last_error = str(error) if isinstance(error, VaultError) else f"lease record is damaged: {error}"
             self._drop(f"could not renew: {type(error).__name__}")
             return False
+        self.last_error = None
         with self._lock:
             was_held = self._held_until is not None
             self._held_until = expires_at
@@ -92,6 +105,10 @@ class Lease:
 
     def release(self) -> None:
         """Let the lease lapse now, so a standby takes over without waiting for the ttl."""
+        with self._io:
+            self._release()
+
+    def _release(self) -> None:
         with self._lock:
             held, self._held_until = self._held_until is not None, None
         if not held:
