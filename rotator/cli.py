@@ -95,7 +95,7 @@ def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None
     try:
         result = runtime.run_cycle(dry_run=dry_run)
     finally:
-        runtime.release()
+        runtime.close()
     render_outcomes(result.outcomes, table_console())
     if pushgateway and runtime.metrics is not None:
         push_metrics(pushgateway, runtime.metrics, instance=runtime.settings.lease.name)
@@ -131,7 +131,7 @@ def rotate(options: GlobalOptions, name: str, dry_run: bool) -> None:
     try:
         outcome = runtime.run_secret(secret, dry_run=dry_run, force=True)
     finally:
-        runtime.release()
+        runtime.close()
     render_outcomes([outcome], table_console())
     sys.exit(int(ExitCode.OK if outcome.ok else ExitCode.CRITICAL))
 

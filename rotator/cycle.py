@@ -8,13 +8,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from rotator.alerts import build_sinks
+from rotator.domain.alerts import SentRecord, plan_notifications
 from rotator.domain.check import CheckReport, build_check_report
+from rotator.domain.conditions import conditions_after_cycle
 from rotator.domain.journal import JournalError
 from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import ExpiryStatus
@@ -25,7 +28,8 @@ from rotator.metrics import Metrics
 from rotator.observability import redact_text
 from rotator.rotation import MustStop, RotationSaga
 from rotator.settings import ConfigError, ManagedSecretSettings, OrgSettings, SecretRef, Settings
-from rotator.vault import KvStore, VaultError, VaultSession
+from rotator.vault import CasConflictError, KvStore, VaultError, VaultSession
+from rotator.vault.alert_state import AlertStateStore
 from rotator.vault.connect import connect_vault
 from rotator.vault.journal import JournalStore
 from rotator.vault.lease import Lease
@@ -68,6 +72,14 @@ class Runtime:
         self.stopping = threading.Event()
         self.vault: VaultSession | None = connect_vault(settings.vault, environ) if settings.vault else None
         self.admin_keys = self._resolve_admin_keys(environ)
+        self.alerts = build_sinks(
+            settings.alerts,
+            lambda ref, field: self._resolve(ref, environ, field),
+            on_delivery=metrics.observe_delivery if metrics is not None else None,
+            alertmanager_resolve_timeout=3 * max(settings.poll_interval, timedelta(minutes=15)),
+        )
+        self._alert_state: dict[str, SentRecord] = {}
+        """Dedup state when there is no Vault to keep it in (then it lasts as long as the process)."""
         self.build_client: ClientFactory = client_factory_for(
             settings, metrics.observe_request if metrics is not None else None
         )
@@ -124,8 +136,60 @@ class Runtime:
         if any(outcome.promoted or outcome.result is Result.COMPLETED for outcome in outcomes):
             report = self.check()  # keys were created or deleted: metrics should show them as they are now
         result = CycleResult(report, outcomes, time.monotonic() - started)
+        if not dry_run:
+            self._alert(result)
         self._record(result)
         return result
+
+    def close(self) -> None:
+        """Release the lease and the alert sinks' connections: the end of a `once`, `rotate` or daemon."""
+        self.release()
+        self.alerts.close()
+
+    def _alert(self, result: CycleResult) -> None:
+        """Send what changed since the last cycle, deduplicated through Vault so restarts and CronJob runs
+        do not repeat themselves, and two replicas do not both send."""
+        alerts = conditions_after_cycle(
+            result.report,
+            self._org_outcomes(result.outcomes),
+            admin_key_ids=self._admin_key_ids(result.report),
+            admin_key_sources={org.name: _describe_source(org.api_key) for org in self.settings.orgs},
+        )
+        now = self.now()
+        renotify = self.settings.alerts.renotify_interval
+        store = AlertStateStore(self.kv(), self._state_prefix()) if self.vault is not None else None
+        try:
+            state, version = store.load() if store is not None else (self._alert_state, 0)
+            notifications, new_state = plan_notifications(alerts, state, now=now, renotify_interval=renotify)
+            if store is not None and (notifications or new_state != state):
+                store.save(new_state, version)
+            self._alert_state = new_state
+        except CasConflictError:
+            log.info("alerts.sent_by_another_process")
+            return
+        except VaultError as error:
+            # Alerting must not depend on Vault: send without dedup rather than stay silent.
+            log.error("alerts.state_unavailable", error=redact_text(str(error)))
+            notifications, _ = plan_notifications(alerts, self._alert_state, now=now, renotify_interval=renotify)
+        self.alerts.dispatch(notifications, [alert for alert in alerts if not alert.is_event], now)
+
+    def _org_outcomes(self, outcomes: Sequence[Outcome]) -> list[tuple[str, Outcome]]:
+        orgs = {secret.name: secret.org for secret in self.settings.managed}
+        return [(orgs[outcome.name], outcome) for outcome in outcomes]
+
+    def _admin_key_ids(self, report: CheckReport) -> dict[str, str]:
+        """Which listed key is each org's admin key: the one whose short_key begins the admin secret (LangSmith
+        shows a few characters of a key in its short_key); none when that does not single one out."""
+        found: dict[str, str] = {}
+        for org, secret in self.admin_keys.items():
+            matches = [
+                row.key.id
+                for row in report.rows
+                if row.org == org and len(prefix := row.key.short_key.rstrip(".")) >= 10 and secret.startswith(prefix)
+            ]
+            if len(matches) == 1:
+                found[org] = matches[0]
+        return found
 
     def run_secret(self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool) -> Outcome:
         """One managed secret, if this process may rotate now: it holds the lease and is inside the window."""
@@ -223,16 +287,24 @@ class Runtime:
         )
         if self.metrics is None:
             return
-        orgs = {secret.name: secret.org for secret in self.settings.managed}
         self.metrics.record_cycle(
             result.report,
-            [(orgs[outcome.name], outcome) for outcome in result.outcomes],
+            self._org_outcomes(result.outcomes),
             [org.name for org in self.settings.orgs],
             finished_at=self.now(),
             seconds=result.seconds,
             ok=result.ok and not result.report.failed_orgs,
         )
         self.metrics.lease_held.set(1 if self.lease is not None and self.lease.held else 0)
+
+
+def _describe_source(ref: SecretRef) -> str:
+    if ref.env is not None:
+        return f"environment variable {ref.env}"
+    if ref.file is not None:
+        return f"file {ref.file}"
+    assert ref.vault is not None
+    return f"Vault {ref.vault.mount or '<kv_mount>'}/{ref.vault.path}, field {ref.vault.field}"
 
 
 def _log_expiry_events(report: CheckReport) -> None:

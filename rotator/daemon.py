@@ -153,7 +153,7 @@ class Daemon:
         if finished:
             self._cycle_lock.release()  # a run that was about to start sees the stop flag and returns
             with self._lease_lock:  # after a renewal in flight, never before it
-                self.runtime.release()
+                self.runtime.close()
         else:
             log.error(
                 "daemon.shutdown_timeout",

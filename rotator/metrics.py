@@ -131,6 +131,12 @@ class Metrics:
             ["org"],
             registry=self.registry,
         )
+        self.alert_deliveries = Counter(
+            f"{PREFIX}_alert_deliveries_total",
+            "Deliveries to each alert sink, by result (ok or failed).",
+            ["sink", "result"],
+            registry=self.registry,
+        )
         self.lease_held = Gauge(
             f"{PREFIX}_lease_held",
             "1 while this process holds the rotation lease (it may rotate), 0 on standby.",
@@ -140,6 +146,10 @@ class Metrics:
     def observe_request(self, method: str, _route: str, status: int | None, _seconds: float) -> None:
         """The LangSmith client's ``on_request`` hook. Routes are not labels: ids would make them unbounded."""
         self.api_requests.labels("langsmith", method, str(status) if status is not None else "error").inc()
+
+    def observe_delivery(self, sink: str, ok: bool) -> None:
+        """The alert dispatcher's ``on_delivery`` hook."""
+        self.alert_deliveries.labels(sink, "ok" if ok else "failed").inc()
 
     def record_cycle(
         self,

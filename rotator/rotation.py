@@ -365,7 +365,7 @@ class RotationSaga:
             self._retiring = rotation.old_key_id
         if isinstance(decision, WaitForGrace):
             return self._outcome(
-                Result.ROTATED,
+                Result.ROTATED if self._promoted else Result.WAITING,
                 f"{new} is in {self._target_name()}; old key deleted after {decision.until:%Y-%m-%d %H:%M} UTC",
             )
         if isinstance(decision, HoldStillInUse):

@@ -1,20 +1,23 @@
-"""Alert dedup state in Vault, beside the journal, so it survives restarts and CronJob runs."""
+"""Alert dedup state at ``<state_prefix>/alerts``, so it survives restarts and CronJob runs."""
 
 from __future__ import annotations
 
 from rotator.domain.alerts import DedupState, SentRecord, state_from_document, state_to_document
+from rotator.vault.documents import VersionedDocuments
 from rotator.vault.kv import KvStore
+
+_NAME = "alerts"
 
 
 class AlertStateStore:
     def __init__(self, kv: KvStore, prefix: str) -> None:
-        self._kv = kv
-        self.path = f"{prefix.strip('/')}/alerts"
+        self._documents = VersionedDocuments[dict[str, SentRecord]](
+            kv, prefix, encode=state_to_document, decode=state_from_document, empty=dict
+        )
 
     def load(self) -> tuple[dict[str, SentRecord], int]:
-        stored = self._kv.read(self.path)
-        return (state_from_document(stored.data), stored.version) if stored else ({}, 0)
+        return self._documents.load(_NAME)
 
     def save(self, state: DedupState, version: int) -> int:
         """Check-and-set: of two replicas deciding the same notifications, only one sends them."""
-        return self._kv.write(self.path, state_to_document(state), cas=version)
+        return self._documents.save(_NAME, dict(state), version)

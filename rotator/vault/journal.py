@@ -1,26 +1,14 @@
-"""The journal: one KV v2 document per managed secret, under the state prefix, always written with check-and-set."""
+"""The journal: one document per managed secret at ``<state_prefix>/secrets/<name>``."""
 
 from __future__ import annotations
 
 from rotator.domain.journal import SecretState, from_document, to_document
+from rotator.vault.documents import VersionedDocuments
 from rotator.vault.kv import KvStore
 
 
-class JournalStore:
+class JournalStore(VersionedDocuments[SecretState]):
     def __init__(self, kv: KvStore, prefix: str) -> None:
-        self._kv = kv
-        self._prefix = prefix.strip("/")
-
-    def path(self, name: str) -> str:
-        return f"{self._prefix}/secrets/{name}"
-
-    def load(self, name: str) -> tuple[SecretState, int]:
-        """The state and its version; a secret never seen is a fresh state at version 0."""
-        stored = self._kv.read(self.path(name))
-        if stored is None:
-            return SecretState(), 0
-        return from_document(dict(stored.data)), stored.version
-
-    def save(self, name: str, state: SecretState, version: int) -> int:
-        """Write ``state`` if nobody wrote since ``version``; raises CasConflictError otherwise."""
-        return self._kv.write(self.path(name), to_document(state), cas=version)
+        super().__init__(
+            kv, f"{prefix.strip('/')}/secrets", encode=to_document, decode=from_document, empty=SecretState
+        )

@@ -58,10 +58,10 @@ def test_org_wide_admin_key_is_replaced_by_an_identical_one_and_the_old_waits_ou
     assert journal.rotation is not None and journal.rotation.phase is Phase.PROMOTED
     assert journal.failures == 0
 
-    # An hour later nothing changes: still in grace.
+    # An hour later nothing changes: still in grace, and no new rotation is counted.
     world.state.clock.advance(HOUR)
     [outcome] = world.run(secret)
-    assert outcome.result is Result.ROTATED
+    assert (outcome.result, outcome.promoted) == (Result.WAITING, False)
     assert world.live_key(old.id)
 
     world.state.clock.advance(23 * HOUR + timedelta(minutes=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from rotator.vault.connect import connect_vault
 pytestmark = pytest.mark.integration
 
 
-def settings(openbao: OpenBaoDevServer, auth: dict[str, object]) -> VaultSettings:
+def settings(openbao: OpenBaoDevServer, auth: Mapping[str, object]) -> VaultSettings:
     return VaultSettings.model_validate({"address": openbao.address, "auth": auth})
 
 

@@ -1,0 +1,311 @@
+"""Fan notifications out to every sink at once, each with its own filters, timeout and retries.
+
+A sink that fails, hangs or raises never blocks the others and never raises out of ``dispatch``: each runs in
+its own worker thread, and ``dispatch`` waits for each at most its timeout (plus a little ``grace`` for the
+sink to report its own, more precise, error). Outcomes are logged and reported through ``on_delivery`` (for
+metrics) and returned. A sink still busy with an earlier delivery that overran its timeout is skipped and
+reported failed, so a black-holed receiver cannot pile up threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self, TypedDict
+from urllib.parse import urlsplit
+
+import httpx
+import structlog
+
+from rotator.alerts._http import DEFAULT_RETRY, Clock, RetryPolicy, Sleep
+from rotator.alerts._redact import Scrubber, url_secrets
+from rotator.alerts.alertmanager import DEFAULT_RESOLVE_TIMEOUT, AlertmanagerSink
+from rotator.alerts.base import Sink
+from rotator.alerts.errors import DeliveryError
+from rotator.alerts.log_sink import LogSink
+from rotator.alerts.pagerduty import PagerDutySink
+from rotator.alerts.routing import ACCEPT_ALL, AlertFilter
+from rotator.alerts.slack import SlackSink
+from rotator.alerts.webhook import WebhookSink
+from rotator.domain.alerts import Alert, Notification
+from rotator.settings import (
+    AlertmanagerSinkSettings,
+    AlertsSettings,
+    ConfigError,
+    PagerDutySinkSettings,
+    SecretRef,
+    SinkSettings,
+    SlackSinkSettings,
+)
+
+log = structlog.get_logger(__name__)
+
+OnDelivery = Callable[[str, bool], None]
+"""Called once per sink and dispatch that had something to send: (sink name, delivered)."""
+Resolve = Callable[[SecretRef, str], str]
+"""Resolves a secret reference; the second argument names the field for error messages."""
+
+MIN_HMAC_SECRET = 16
+LOG_SINK_NAME = "log"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A sink, what it accepts, and how long one delivery to it may take (seconds)."""
+
+    sink: Sink
+    filter: AlertFilter = ACCEPT_ALL
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What happened to one sink in one dispatch."""
+
+    sink: str
+    ok: bool
+    notifications: int
+    firing: int
+    error: str | None = None
+    """Why it failed: safe to show (no secret)."""
+
+
+@dataclass(slots=True)
+class _Job:
+    route: Route
+    notifications: list[Notification]
+    firing: list[Alert]
+    started: float
+    future: Future[None] | None = None
+    skipped: str | None = field(default=None)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        *,
+        on_delivery: OnDelivery | None = None,
+        grace: float = 1.0,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        names = [route.sink.name for route in routes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"sink names must be unique: {names}")
+        self._routes = list(routes)
+        self._on_delivery = on_delivery
+        self._grace = grace
+        self._scrub = Scrubber(secrets)
+        # One worker per sink, and at most one delivery in flight per sink: a hung sink holds only its own.
+        self._pool = ThreadPoolExecutor(max_workers=max(1, len(self._routes)), thread_name_prefix="alert-sink")
+        self._inflight: dict[str, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Dispatcher({[route.sink for route in self._routes]!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def sinks(self) -> list[Sink]:
+        return [route.sink for route in self._routes]
+
+    def dispatch(self, notifications: Sequence[Notification], firing: Sequence[Alert], now: datetime) -> list[Delivery]:
+        """Send to every sink what its filters let through; return one ``Delivery`` per sink that had work."""
+        if self._closed:
+            raise RuntimeError("the alert dispatcher is closed")
+        jobs = [job for route in self._routes if (job := self._submit(route, notifications, firing, now))]
+        deliveries = [self._wait(job) for job in jobs]
+        for delivery in deliveries:
+            self._report(delivery)
+        return deliveries
+
+    def close(self) -> None:
+        """Stop taking work and close every sink's HTTP client; does not wait for hung deliveries."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for route in self._routes:
+            try:
+                route.sink.close()
+            except Exception as error:  # one sink's close must not keep the others' clients open
+                log.warning("alert.sink_close_failed", sink=route.sink.name, error=self._describe(error))
+
+    def _submit(
+        self, route: Route, notifications: Sequence[Notification], firing: Sequence[Alert], now: datetime
+    ) -> _Job | None:
+        sink = route.sink
+        accepted = [n for n in notifications if route.filter.accepts(n.alert)]
+        holding = [a for a in firing if route.filter.accepts(a)] if sink.resends_firing else []
+        if not accepted and not holding:
+            return None
+        job = _Job(route, accepted, holding, time.monotonic())
+        with self._lock:
+            previous = self._inflight.get(sink.name)
+            if previous is not None and not previous.done():
+                job.skipped = "still busy with an earlier delivery that overran its timeout"
+                return job
+            job.future = self._pool.submit(sink.send, accepted, holding, now=now)
+            self._inflight[sink.name] = job.future
+        return job
+
+    def _wait(self, job: _Job) -> Delivery:
+        name = job.route.sink.name
+
+        def failed(error: str) -> Delivery:
+            return Delivery(name, False, len(job.notifications), len(job.firing), error)
+
+        if job.future is None:
+            return failed(job.skipped or "not sent")
+        left = job.started + job.route.timeout + self._grace - time.monotonic()
+        try:
+            job.future.result(timeout=max(left, 0.0))
+        except FutureTimeout:
+            job.future.add_done_callback(lambda future: self._late(name, future))
+            return failed(f"{name}: no result within its {job.route.timeout:g}s timeout")
+        except DeliveryError as error:
+            return failed(self._scrub(str(error)))
+        except Exception as error:  # a bug in a sink must not stop the others or the cycle
+            return failed(f"{name}: {self._describe(error)}")
+        return Delivery(name, True, len(job.notifications), len(job.firing))
+
+    def _report(self, delivery: Delivery) -> None:
+        if delivery.ok:
+            log.info(
+                "alert.delivered", sink=delivery.sink, notifications=delivery.notifications, firing=delivery.firing
+            )
+        else:
+            log.warning(
+                "alert.delivery_failed",
+                sink=delivery.sink,
+                notifications=delivery.notifications,
+                firing=delivery.firing,
+                error=delivery.error,
+            )
+        if self._on_delivery is not None:
+            try:
+                self._on_delivery(delivery.sink, delivery.ok)
+            except Exception as error:  # a metrics hook must not break alerting
+                log.warning("alert.on_delivery_failed", sink=delivery.sink, error=self._describe(error))
+
+    def _late(self, name: str, future: Future[None]) -> None:
+        error = None if future.cancelled() else future.exception()
+        outcome = "cancelled" if future.cancelled() else ("failed" if error else "delivered")
+        log.info("alert.delivery_late", sink=name, outcome=outcome, error=self._describe(error) if error else None)
+
+    def _describe(self, error: BaseException) -> str:
+        return f"{type(error).__name__}: {self._scrub(str(error))}"
+
+
+def build_sinks(
+    settings: AlertsSettings,
+    resolve: Resolve,
+    *,
+    on_delivery: OnDelivery | None = None,
+    alertmanager_resolve_timeout: timedelta = DEFAULT_RESOLVE_TIMEOUT,
+    generator_url: str | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+    transport: httpx.BaseTransport | None = None,
+) -> Dispatcher:
+    """The configured sinks plus the always-on log sink. Raises ``ConfigError`` naming the field at fault.
+
+    ``alertmanager_resolve_timeout`` should be about three poll intervals; ``generator_url`` is shown by
+    Alertmanager as the alert's source link. ``retry``, ``sleep``, ``clock`` and ``transport`` are for tests.
+    """
+    factory = _SinkFactory(resolve, alertmanager_resolve_timeout, generator_url, retry, sleep, clock, transport)
+    routes = [Route(LogSink(LOG_SINK_NAME), ACCEPT_ALL, timeout=5.0)]
+    try:
+        for index, configured in enumerate(settings.sinks):
+            where = f"alerts.sinks[{index}]"
+            name = configured.name or configured.type
+            if name == LOG_SINK_NAME:
+                raise ConfigError([f"{where}.name: {LOG_SINK_NAME!r} is the built-in log sink's; choose another"])
+            timeout = configured.timeout.total_seconds()
+            if timeout <= 0:
+                raise ConfigError([f"{where}.timeout: must be longer than 0"])
+            sink = factory.build(configured, where, name, timeout)
+            routes.append(Route(sink, AlertFilter.from_settings(configured.min_severity, configured.filters), timeout))
+    except BaseException:
+        for route in routes:
+            route.sink.close()
+        raise
+    return Dispatcher(routes, on_delivery=on_delivery, secrets=factory.secrets)
+
+
+@dataclass(slots=True)
+class _SinkFactory:
+    resolve: Resolve
+    resolve_timeout: timedelta
+    generator_url: str | None
+    retry: RetryPolicy
+    sleep: Sleep
+    clock: Clock
+    transport: httpx.BaseTransport | None
+    secrets: list[str] = field(default_factory=list)
+    """Every secret resolved, so the dispatcher can scrub them from any message."""
+
+    def build(self, configured: SinkSettings, where: str, name: str, timeout: float) -> Sink:
+        common = _Common(
+            name=name, timeout=timeout, retry=self.retry, sleep=self.sleep, clock=self.clock, transport=self.transport
+        )
+        if isinstance(configured, SlackSinkSettings):
+            url = self._secret_url(configured.webhook_url, f"{where}.webhook_url")
+            return SlackSink(webhook_url=url, **common)
+        if isinstance(configured, PagerDutySinkSettings):
+            routing_key = self.resolve(configured.routing_key, f"{where}.routing_key")
+            self.secrets.append(routing_key)
+            events_url = _url(configured.events_url, f"{where}.events_url")
+            self.secrets += url_secrets(events_url, secret_path=False)
+            return PagerDutySink(routing_key=routing_key, events_url=events_url, **common)
+        if isinstance(configured, AlertmanagerSinkSettings):
+            url = _url(configured.url, f"{where}.url")
+            self.secrets += url_secrets(url, secret_path=False)
+            return AlertmanagerSink(
+                url=url, resolve_timeout=self.resolve_timeout, generator_url=self.generator_url, **common
+            )
+        url = self._secret_url(configured.url, f"{where}.url")
+        hmac_secret = None
+        if configured.hmac_secret is not None:
+            hmac_secret = self.resolve(configured.hmac_secret, f"{where}.hmac_secret")
+            if len(hmac_secret) < MIN_HMAC_SECRET:
+                raise ConfigError(
+                    [f"{where}.hmac_secret: too short to sign with; use at least {MIN_HMAC_SECRET} random characters"]
+                )
+            self.secrets.append(hmac_secret)
+        return WebhookSink(url=url, hmac_secret=hmac_secret, **common)
+
+    def _secret_url(self, ref: SecretRef, where: str) -> str:
+        url = _url(self.resolve(ref, where), where)
+        self.secrets += url_secrets(url, secret_path=True)
+        return url
+
+
+class _Common(TypedDict):
+    name: str
+    timeout: float
+    retry: RetryPolicy
+    sleep: Sleep
+    clock: Clock
+    transport: httpx.BaseTransport | None
+
+
+def _url(value: str, where: str) -> str:
+    """``value`` if it is an http(s) URL; the error never repeats the value, which may be a secret."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError([f"{where}: not an http(s) URL (value not shown: it may be secret)"])
+    return value.strip()

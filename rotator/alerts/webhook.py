@@ -1,0 +1,104 @@
+"""A generic JSON webhook, one POST per notification, optionally signed.
+
+Body (``version`` "1")::
+
+    {"version": "1", "action": "trigger" | "resolve", "repeat": false,
+     "alert": {"id", "kind", "severity", "summary", "action", "details", "org", "key_kind", "managed"},
+     "sent_at": "2026-01-15T12:00:00.000Z"}
+
+With ``hmac_secret``, the header ``X-Rotator-Signature-256: sha256=<hex>`` carries the HMAC-SHA256 of the raw
+body (as GitHub signs its webhooks). Receivers should compare it in constant time and may reject a stale
+``sent_at``, which the signature covers. Any 2xx is success. The URL may carry a token, so its path and query
+are masked in every message and log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from rotator.alerts._http import DEFAULT_RETRY, Budget, Clock, JsonPoster, RetryPolicy, Sleep, encode_json
+from rotator.alerts._redact import Scrubber, display_url, url_secrets
+from rotator.alerts.base import deliver_each, utc_iso
+from rotator.domain.alerts import Alert, Notification
+
+VERSION = "1"
+SIGNATURE_HEADER = "X-Rotator-Signature-256"
+
+
+def webhook_body(notification: Notification, *, now: datetime) -> dict[str, Any]:
+    alert = notification.alert
+    return {
+        "version": VERSION,
+        "action": notification.action,
+        "repeat": notification.repeat,
+        "alert": {
+            "id": alert.id,
+            "kind": alert.kind.value,
+            "severity": alert.severity.value,
+            "summary": alert.summary,
+            "action": alert.action,
+            "details": dict(alert.details),
+            "org": alert.org,
+            "key_kind": alert.key_kind,
+            "managed": alert.managed,
+        },
+        "sent_at": utc_iso(now),
+    }
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The header value: ``sha256=`` and the hex HMAC-SHA256 of ``body``."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSink:
+    resends_firing = False
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        name: str = "webhook",
+        hmac_secret: str | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self._url = url
+        self._hmac_secret = hmac_secret
+        self._http = JsonPoster(
+            sink=name,
+            display_url=display_url(url, secret_path=True),
+            timeout=timeout,
+            scrub=Scrubber([*url_secrets(url, secret_path=True), hmac_secret or ""]),
+            retry=retry,
+            sleep=sleep,
+            clock=clock,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        signed = "signed" if self._hmac_secret else "unsigned"
+        return f"WebhookSink(name={self.name!r}, url={self._http.display_url!r}, {signed})"
+
+    def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
+        budget = self._http.budget()
+        deliver_each(self.name, notifications, lambda n: self._post(n, now, budget))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post(self, notification: Notification, now: datetime, budget: Budget) -> None:
+        content = encode_json(webhook_body(notification, now=now))
+        headers = {SIGNATURE_HEADER: signature(self._hmac_secret, content)} if self._hmac_secret else None
+        self._http.post(self._url, content, budget=budget, headers=headers)

@@ -1,0 +1,98 @@
+"""Fixtures for the alert sink tests: loopback receivers, a fake clock, and a real Alertmanager."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.alerts.helpers import FakeClock, Receiver, Reply
+from tests.openbao_fixture import skip_or_fail
+
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+_AM_CONFIG = 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n'
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[..., Receiver]]:
+    """A factory of started receivers, all stopped (and any hung request released) at teardown."""
+    started: list[Receiver] = []
+
+    def make(default: Reply | None = None) -> Receiver:
+        receiver = Receiver(default).start()
+        started.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in started:
+        receiver.stop()
+
+
+@pytest.fixture
+def receiver(receivers: Callable[..., Receiver]) -> Receiver:
+    return receivers()
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="session")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Alertmanager (Debian's package) with a null receiver; yields its base URL."""
+    binary = shutil.which(ALERTMANAGER) or shutil.which("alertmanager")
+    if binary is None:
+        skip_or_fail("Alertmanager is missing: apt-get install prometheus-alertmanager")
+    assert binary is not None
+    workdir: Path = tmp_path_factory.mktemp("alertmanager")
+    (workdir / "alertmanager.yml").write_text(_AM_CONFIG)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (workdir / "alertmanager.log").open("wb")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={workdir / 'alertmanager.yml'}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"Alertmanager exited: {(workdir / 'alertmanager.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("Alertmanager did not become ready within 15s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

@@ -1,0 +1,422 @@
+"""Daemons as real processes: `python -m rotator run` against the sandbox LangSmith server (on the real clock,
+since a subprocess reads the host's) and the session's OpenBao dev server, scraped and probed over loopback.
+
+Every process a test starts is killed at teardown if still running, and its logs are scanned for secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from rotator.domain.journal import SecretState
+from rotator.sandbox import IssuedKey, KeyRecord, SandboxServer, SandboxState
+from rotator.sandbox.openbao import OpenBaoDevServer
+from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
+from rotator.vault import KvStore, SecretVersion, TokenAuth, VaultSession
+from rotator.vault.journal import JournalStore
+from tests.secrets_scan import assert_no_secrets
+
+ORG_ADMIN_ROLE = BUILTIN_BY_NAME[ORGANIZATION_ADMIN].id
+DAY = timedelta(days=1)
+ADMIN_ENV = "DAEMON_TEST_ADMIN_KEY"
+VAULT_TOKEN_ENV = "DAEMON_TEST_VAULT_TOKEN"
+CREATE_PATH = "/api/v1/orgs/current/service-keys"
+MANAGED = "chatbot"
+# Small retry budget: a failing poll should fail within a cycle, not after a minute of retries.
+FAST_HTTP = {"timeout": "5s", "max_attempts": 2, "max_retry_time": "5s"}
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_for(check: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.1) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+# ── the world: sandbox + Vault ──────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class World:
+    state: SandboxState
+    sandbox: SandboxServer
+    org_id: str
+    admin: IssuedKey
+    bao: OpenBaoDevServer
+    prefix: str
+    kv: KvStore
+    """``secret/`` with the root token: how tests look at Vault."""
+    issued: list[IssuedKey] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return self.sandbox.api_url
+
+    @property
+    def state_prefix(self) -> str:
+        return f"{self.prefix}/state"
+
+    @property
+    def path(self) -> str:
+        return f"{self.prefix}/apps/{MANAGED}"
+
+    @property
+    def lease_path(self) -> str:
+        return f"{self.state_prefix}/leases/default"
+
+    def key(self, key_id: str) -> KeyRecord:
+        key = self.state.key(key_id)
+        assert key is not None, f"the sandbox never issued {key_id}"
+        return key
+
+    def live_keys(self) -> list[KeyRecord]:
+        return [key for key in self.state.all_keys() if key.deleted_at is None]
+
+    def key_ids(self) -> set[str]:
+        return {key.id for key in self.state.all_keys()}
+
+    def stored(self) -> SecretVersion:
+        stored = self.kv.read(self.path)
+        assert stored is not None, f"nothing stored at {self.path}"
+        return stored
+
+    def journal(self) -> SecretState:
+        return JournalStore(self.kv, self.state_prefix).load(MANAGED)[0]
+
+    def lease_expires_at(self) -> datetime:
+        lease = self.kv.read(self.lease_path)
+        assert lease is not None, "no lease was ever taken"
+        return datetime.fromisoformat(str(lease.data["expires_at"]))
+
+    def lease_holder(self) -> str | None:
+        lease = self.kv.read(self.lease_path)
+        return None if lease is None else str(lease.data["holder"])
+
+    def lapse_lease(self) -> None:
+        """What the ttl does to a holder's lease once it is gone, without waiting for it."""
+        stored = self.kv.read(self.lease_path)
+        assert stored is not None
+        lapsed = {**stored.data, "expires_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat()}
+        self.kv.write(self.lease_path, lapsed, cas=stored.version)
+
+    # ── seeding ─────────────────────────────────────────────────────────────────────────────────────────
+
+    def service_key(
+        self, description: str, *, age: timedelta = 10 * DAY, lifetime: timedelta | None = 90 * DAY
+    ) -> IssuedKey:
+        created_at = datetime.now(UTC) - age
+        issued = self.state.add_service_key(
+            self.org_id,
+            org_role_id=ORG_ADMIN_ROLE,
+            description=description,
+            created_at=created_at,
+            expires_at=None if lifetime is None else created_at + lifetime,
+        )
+        self.issued.append(issued)
+        return issued
+
+    def managed_key(self) -> IssuedKey:
+        """The managed key, due: 70 of its 90 days gone (past two thirds), stored in Vault by hand."""
+        issued = self.service_key("chatbot prod", age=70 * DAY)
+        self.kv.write(self.path, {"api_key": issued.secret, "key_id": issued.id}, cas=0)
+        return issued
+
+    # ── configuration ───────────────────────────────────────────────────────────────────────────────────
+
+    def config(self, managed: IssuedKey, *, grace: str = "24h", **top: Any) -> dict[str, Any]:
+        daemon = {"jitter": "0", "shutdown_timeout": "10s", **top.pop("daemon", {})}
+        return {
+            "poll_interval": "10s",
+            "http": FAST_HTTP,
+            "orgs": [
+                {
+                    "name": "acme",
+                    "endpoint": self.api_url,
+                    "organization_id": self.org_id,
+                    "api_key": {"env": ADMIN_ENV},
+                }
+            ],
+            "vault": {
+                "address": self.bao.address,
+                "auth": {"method": "token", "token": {"env": VAULT_TOKEN_ENV}},
+                "kv_mount": "secret",
+                "state_prefix": self.state_prefix,
+            },
+            "managed": [
+                {
+                    "name": MANAGED,
+                    "org": "acme",
+                    "path": self.path,
+                    "adopt": {"key_id": managed.id},
+                    "grace_period": grace,
+                }
+            ],
+            "lease": {"ttl": "15s"},
+            "daemon": daemon,
+            **top,
+        }
+
+    def config_file(self, directory: Path, managed: IssuedKey, **options: Any) -> Path:
+        path = directory / "rotator.yaml"
+        path.write_text(yaml.safe_dump(self.config(managed, **options)), encoding="utf-8")
+        return path
+
+    def environ(self, admin_secret: str | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "LANGSMITH_", "ROTATOR_"))}
+        env.update({ADMIN_ENV: admin_secret or self.admin.secret, VAULT_TOKEN_ENV: self.bao.root_token})
+        return env
+
+    def secrets(self) -> list[str]:
+        """Every secret the test knows: the admin key, the Vault token, seeded keys, and what Vault holds now."""
+        stored = self.kv.read(self.path)
+        in_vault = [str(stored.data.get("api_key", ""))] if stored is not None else []
+        return [self.admin.secret, self.bao.root_token, *(key.secret for key in self.issued), *in_vault]
+
+
+# ── invariants, read from the sandbox's and Vault's real state ──────────────────────────────────────────
+
+
+def assert_vault_key_works(world: World) -> KeyRecord:
+    """I1: Vault holds a key LangSmith accepts, and ``key_id`` names it."""
+    stored = world.stored()
+    secret = str(stored.data["api_key"])
+    key = world.state.key_for_secret(secret)
+    assert key is not None, "Vault holds a secret LangSmith never issued"
+    assert key.deleted_at is None, f"Vault holds key {key.id}, which is deleted"
+    assert stored.data.get("key_id") == key.id
+    answer = httpx.get(
+        f"{world.api_url}/orgs/current/info",
+        headers={"X-API-Key": secret, "X-Organization-Id": world.org_id},
+        timeout=5,
+    )
+    assert answer.status_code == 200, "the key in Vault does not authenticate"
+    return key
+
+
+def assert_no_orphans(world: World, before: set[str]) -> None:
+    """I3: every key created since ``before`` is the one in Vault, or deleted."""
+    in_vault = world.stored().data.get("key_id")
+    orphans = [key.id for key in world.live_keys() if key.id not in before and key.id != in_vault]
+    assert not orphans, f"orphaned keys: {orphans}"
+
+
+# ── the daemon process ──────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    labels: dict[str, str]
+    value: float
+
+
+def parse_metrics(text: str) -> list[Sample]:
+    return [
+        Sample(sample.name, dict(sample.labels), sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+def values(samples: Sequence[Sample], name: str, **labels: str) -> list[float]:
+    """Values of the samples named ``name`` whose labels include ``labels``."""
+    return [s.value for s in samples if s.name == name and labels.items() <= s.labels.items()]
+
+
+def value(samples: Sequence[Sample], name: str, **labels: str) -> float:
+    found = values(samples, name, **labels)
+    assert len(found) == 1, f"expected one {name}{labels}, found {found}"
+    return found[0]
+
+
+class Daemon:
+    """One `rotator run` process; logs (JSON lines on stderr) go to a file, read as it runs."""
+
+    def __init__(self, config: Path, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log_file = log_path.open("wb")
+        self.started = time.time()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rotator",
+                "--config",
+                str(config),
+                "--log-format",
+                "json",
+                "--log-level",
+                "info",
+                "run",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+            ],
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        self._http = httpx.Client(base_url=self.url, timeout=5)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def get(self, path: str) -> httpx.Response:
+        return self._http.get(path)
+
+    def wait_serving(self, timeout: float = 15) -> None:
+        def serving() -> bool:
+            assert self.process.poll() is None, f"the daemon exited {self.process.returncode}:\n{self.tail()}"
+            try:
+                return self.get("/healthz").status_code in (200, 503)
+            except httpx.TransportError:
+                return False
+
+        wait_for(serving, timeout=timeout, what="the daemon's HTTP server")
+
+    def logs(self) -> list[dict[str, Any]]:
+        lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        events = []
+        for line in lines:
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                events.append({"event": "<not json>", "line": line})
+        return events
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [event for event in self.logs() if event.get("event") == name]
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+    def wait_cycles(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+        """The ``cycle.finished`` lines, once there are at least ``count``."""
+
+        def done() -> list[dict[str, Any]] | None:
+            assert self.process.poll() is None, f"the daemon exited {self.process.returncode}:\n{self.tail()}"
+            finished = self.events("cycle.finished")
+            return finished if len(finished) >= count else None
+
+        return wait_for(done, timeout=timeout, what=f"{count} finished cycle(s)")
+
+    def scrape(self) -> tuple[str, list[Sample]]:
+        response = self.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        return response.text, parse_metrics(response.text)
+
+    def terminate(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self._http.close()
+        self._log_file.close()
+
+
+@pytest.fixture
+def make_world(openbao: OpenBaoDevServer, kv_prefix: str) -> Iterator[Callable[[], World]]:
+    with ExitStack() as stack:
+        session = stack.enter_context(VaultSession(address=openbao.address, auth=TokenAuth(openbao.root_token)))
+
+        worlds: list[World] = []
+
+        def build() -> World:
+            state = SandboxState()  # real clock: the daemon subprocess reads the host's
+            org = state.add_org("Acme")
+            state.add_workspace(org.id, "production")
+            admin = state.add_service_key(org.id, org_role_id=ORG_ADMIN_ROLE, description="rotator admin")
+            server = stack.enter_context(SandboxServer(state))
+            world = World(state, server, org.id, admin, openbao, f"{kv_prefix}-{len(worlds)}", KvStore(session))
+            worlds.append(world)
+            return world
+
+        yield build
+
+
+@pytest.fixture
+def world(make_world: Callable[[], World]) -> World:
+    return make_world()
+
+
+StartDaemon = Callable[..., Daemon]
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path) -> Iterator[StartDaemon]:
+    """Start `rotator run` on a config file; every process is killed at teardown, its logs checked for secrets."""
+    started: list[tuple[Daemon, World]] = []
+
+    def start(world: World, config: Path, *, admin_secret: str | None = None) -> Daemon:
+        daemon = Daemon(config, world.environ(admin_secret), tmp_path / f"daemon-{len(started)}.log")
+        started.append((daemon, world))
+        return daemon
+
+    yield start
+    for daemon, _ in started:
+        daemon.close()
+    for daemon, world in started:
+        assert_no_secrets(daemon.log_path.read_text(encoding="utf-8", errors="replace"), known=world.secrets())
+
+
+@dataclass(frozen=True)
+class CliRun:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_once(world: World, config: Path, *args: str, timeout: float = 30) -> CliRun:
+    """`rotator once` as a real process; its output is checked for secrets."""
+    env = world.environ()
+    env["COLUMNS"] = "200"
+    done = subprocess.run(
+        [sys.executable, "-m", "rotator", "--config", str(config), "--log-format", "json", "once", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert_no_secrets(done.stdout + done.stderr, known=world.secrets())
+    return CliRun(done.returncode, done.stdout, done.stderr)
