@@ -212,6 +212,10 @@ def test_managed_example_has_vault_auth_adoption_and_grace() -> None:
         timedelta(hours=24),
     )
     assert settings.orgs[0].api_key.vault is not None
+    assert [sink.type for sink in settings.alerts.sinks] == ["slack", "pagerduty", "alertmanager"]
+    assert settings.rotation_window is not None
+    window = settings.rotation_window.to_window()
+    assert (window.weekdays, window.start_minute, window.end_minute) == (frozenset({0, 1, 2, 3}), 540, 1020)
 
 
 def test_vault_settings_default_from_the_environment(tmp_path: Path) -> None:
@@ -310,3 +314,40 @@ def test_secret_from_a_file(tmp_path: Path) -> None:
     token.write_text("")
     with pytest.raises(ConfigError, match="file is empty"):
         org.api_key.resolve({}, needed_by="a")
+
+
+@pytest.mark.parametrize(
+    ("alerts", "expected"),
+    [
+        ("{sinks: [{type: email}]}", "alerts.sinks[0]: Input tag 'email' found using 'type'"),
+        ("{sinks: [{type: slack}]}", "alerts.sinks[0].slack.webhook_url: required field is missing"),
+        ("{sinks: [{type: slack, webhook_url: {env: A}, min_severity: loud}]}", "alerts.sinks[0].slack.min_severity:"),
+        (
+            "{sinks: [{type: alertmanager, url: 'http://a'}, {type: alertmanager, url: 'http://b'}]}",
+            "alerts.sinks: give sinks of the same type distinct names",
+        ),
+        ("{renotify_interval: often}", "alerts.renotify_interval: 'often' is not a duration"),
+        (
+            "{sinks: [{type: webhook, url: {env: A}, filters: {kinds: [robot]}}]}",
+            "alerts.sinks[0].webhook.filters.kinds[0]: Input should be",
+        ),
+    ],
+)
+def test_malformed_alert_sinks_name_the_field(tmp_path: Path, alerts: str, expected: str) -> None:
+    found = problems(tmp_path, f"orgs: [{ORG}]\nalerts: {alerts}\n")
+    assert any(p.startswith(expected) for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("rotation_window: {start: '17:00', end: '09:00'}", "rotation_window.end: must be later than start"),
+        ("rotation_window: {days: [someday]}", "rotation_window.days[0]: Input should be"),
+        ("lease: {ttl: 5s}", "lease.ttl: must be at least 15s"),
+        ("daemon: {cron: 'every five minutes'}", "daemon.cron: 'every five minutes' is not a crontab line"),
+        ("daemon: {listen: nowhere}", "daemon.listen: String should match pattern"),
+    ],
+)
+def test_malformed_runtime_settings_name_the_field(tmp_path: Path, section: str, expected: str) -> None:
+    found = problems(tmp_path, f"orgs: [{ORG}]\n{section}\n")
+    assert any(p.startswith(expected) for p in found), found
