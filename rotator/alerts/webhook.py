@@ -26,29 +26,18 @@ import httpx
 from rotator.alerts._http import DEFAULT_RETRY, Budget, Clock, JsonPoster, RetryPolicy, Sleep, encode_json
 from rotator.alerts._redact import Scrubber, display_url, url_secrets
 from rotator.alerts.base import deliver_each, utc_iso
-from rotator.domain.alerts import Alert, Notification
+from rotator.domain.alerts import Alert, Notification, alert_to_dict
 
 VERSION = "1"
 SIGNATURE_HEADER = "X-Rotator-Signature-256"
 
 
 def webhook_body(notification: Notification, *, now: datetime) -> dict[str, Any]:
-    alert = notification.alert
     return {
         "version": VERSION,
         "action": notification.action,
         "repeat": notification.repeat,
-        "alert": {
-            "id": alert.id,
-            "kind": alert.kind.value,
-            "severity": alert.severity.value,
-            "summary": alert.summary,
-            "action": alert.action,
-            "details": dict(alert.details),
-            "org": alert.org,
-            "key_kind": alert.key_kind,
-            "managed": alert.managed,
-        },
+        "alert": alert_to_dict(notification.alert),
         "sent_at": utc_iso(now),
     }
 

@@ -111,7 +111,7 @@ def state_to_document(state: DedupState) -> dict[str, Any]:
                 "severity": record.severity.value,
                 "first_seen": record.first_seen.isoformat(),
                 "last_sent": record.last_sent.isoformat(),
-                "alert": _alert_to_dict(record.alert),
+                "alert": alert_to_dict(record.alert),
             }
             for alert_id, record in state.items()
         },
@@ -134,7 +134,8 @@ def state_from_document(document: Mapping[str, Any]) -> dict[str, SentRecord]:
     return records
 
 
-def _alert_to_dict(alert: Alert) -> dict[str, Any]:
+def alert_to_dict(alert: Alert) -> dict[str, Any]:
+    """The alert as JSON-able data: for the dedup state and for webhook receivers."""
     return {
         "id": alert.id,
         "kind": alert.kind.value,
