@@ -315,6 +315,13 @@ class RotationSaga:
         back = self.kv.read(self.secret.path)
         if back is None or back.version != version or back.data.get(self.secret.field) != created.secret:
             raise SagaFailure(f"{self._target_name()} did not read back as written (version {version})")
+        failpoint("before_vault_metadata")
+        self._record_rotation(rotation)
+        self._log.info("rotation.stored", path=self._target_name(), version=version, key_id=created.key.id)
+        return version
+
+    def _record_rotation(self, rotation: Rotation) -> None:
+        """Custom metadata on the target path: when and by what it was rotated, and the key it replaced."""
         self.kv.set_custom_metadata(
             self.secret.path,
             {
@@ -325,8 +332,6 @@ class RotationSaga:
                 "managed_name": self.secret.name,
             },
         )
-        self._log.info("rotation.stored", path=self._target_name(), version=version, key_id=created.key.id)
-        return version
 
     def _promote(self, state: SecretState, rotation: Rotation, stored_version: int) -> SecretState:
         now = self.now()
@@ -407,6 +412,8 @@ class RotationSaga:
                 if self.dry_run:
                     return state, self._outcome(Result.PLANNED, "would promote the key a crash left stored in Vault")
                 self._log.info("rotation.recovered_stored_key", new_key_id=rotation.new_key_id)
+                if target.custom_metadata.get("rotation_id") != rotation.id:
+                    self._record_rotation(rotation)  # the crash came between the write and its metadata
                 return state, self._continue_grace(self._promote(state, rotation, target.version))
             doomed = [rotation.new_key_id]
         else:

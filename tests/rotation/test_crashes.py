@@ -35,6 +35,7 @@ CRASH_PHASES: dict[str, Phase | None] = {
     "after_intent": Phase.INTENT,
     "after_create": Phase.CREATED,
     "after_verify": Phase.CREATED,
+    "before_vault_metadata": Phase.CREATED,
     "after_vault_write": Phase.CREATED,
     "after_promote": Phase.PROMOTED,
     "after_delete": Phase.PROMOTED,
@@ -89,6 +90,7 @@ def test_a_crash_at_any_step_is_finished_or_undone_by_the_next_run(
     journal = world.journal()
     assert journal.rotation is None, "nothing may be left in flight"
     assert journal.current_key_id == new.id
+    assert world.stored().custom_metadata["previous_key_id"] == old.id
     assert journal.history == (old.id,)
     assert [k.id for k in world.state.all_keys() if k.id not in before and k.deleted_at is None] == [new.id]
 
