@@ -7,37 +7,48 @@ Every process a test starts is killed at teardown if still running, and its logs
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from rotator.domain.journal import SecretState
-from rotator.sandbox import IssuedKey, KeyRecord, SandboxServer, SandboxState
+from rotator.sandbox import IssuedKey, KeyRecord, SandboxState
 from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
-from rotator.vault import KvStore, SecretVersion, TokenAuth, VaultSession
-from rotator.vault.journal import JournalStore
+from rotator.vault import KvStore, SecretVersion
+from tests import worlds
 from tests.secrets_scan import assert_no_secrets
+from tests.worlds import CREATE_PATH, DAY, ORG_ADMIN_ROLE
 
-ORG_ADMIN_ROLE = BUILTIN_BY_NAME[ORGANIZATION_ADMIN].id
-DAY = timedelta(days=1)
-ADMIN_ENV = "DAEMON_TEST_ADMIN_KEY"
-VAULT_TOKEN_ENV = "DAEMON_TEST_VAULT_TOKEN"
-CREATE_PATH = "/api/v1/orgs/current/service-keys"
+# What the tests import from here, the shared constants among them.
+__all__ = [
+    "CREATE_PATH",
+    "DAY",
+    "MANAGED",
+    "Daemon",
+    "Sample",
+    "StartDaemon",
+    "World",
+    "assert_no_orphans",
+    "assert_vault_key_works",
+    "free_port",
+    "parse_metrics",
+    "run_once",
+    "value",
+    "values",
+    "wait_for",
+]
+
 MANAGED = "chatbot"
 # Small retry budget: a failing poll should fail within a cycle, not after a minute of retries.
 FAST_HTTP = {"timeout": "5s", "max_attempts": 2, "max_retry_time": "5s"}
@@ -68,32 +79,15 @@ def wait_for(check: Callable[[], T | None], *, timeout: float, what: str, every:
 
 
 @dataclass
-class World:
-    state: SandboxState
-    sandbox: SandboxServer
-    org_id: str
-    admin: IssuedKey
-    bao: OpenBaoDevServer
-    prefix: str
-    kv: KvStore
-    """``secret/`` with the root token: how tests look at Vault."""
+class World(worlds.SandboxVaultWorld):
+    """Org "Acme" with workspace production; one managed secret, ``MANAGED``, at ``path``."""
+
+    env: ClassVar[worlds.EnvNames] = worlds.EnvNames("DAEMON_TEST_ADMIN_KEY", "DAEMON_TEST_VAULT_TOKEN")
     issued: list[IssuedKey] = field(default_factory=list)
-
-    @property
-    def api_url(self) -> str:
-        return self.sandbox.api_url
-
-    @property
-    def state_prefix(self) -> str:
-        return f"{self.prefix}/state"
 
     @property
     def path(self) -> str:
         return f"{self.prefix}/apps/{MANAGED}"
-
-    @property
-    def lease_path(self) -> str:
-        return f"{self.state_prefix}/leases/default"
 
     def key(self, key_id: str) -> KeyRecord:
         key = self.state.key(key_id)
@@ -103,16 +97,11 @@ class World:
     def live_keys(self) -> list[KeyRecord]:
         return [key for key in self.state.all_keys() if key.deleted_at is None]
 
-    def key_ids(self) -> set[str]:
-        return {key.id for key in self.state.all_keys()}
-
     def stored(self) -> SecretVersion:
-        stored = self.kv.read(self.path)
-        assert stored is not None, f"nothing stored at {self.path}"
-        return stored
+        return self.stored_at(self.path)
 
     def journal(self) -> SecretState:
-        return JournalStore(self.kv, self.state_prefix).load(MANAGED)[0]
+        return self.journals.load(MANAGED)[0]
 
     def lease_expires_at(self) -> datetime:
         lease = self.kv.read(self.lease_path)
@@ -123,33 +112,19 @@ class World:
         lease = self.kv.read(self.lease_path)
         return None if lease is None else str(lease.data["holder"])
 
-    def lapse_lease(self) -> None:
-        """What the ttl does to a holder's lease once it is gone, without waiting for it."""
-        stored = self.kv.read(self.lease_path)
-        assert stored is not None
-        lapsed = {**stored.data, "expires_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat()}
-        self.kv.write(self.lease_path, lapsed, cas=stored.version)
-
     # ── seeding ─────────────────────────────────────────────────────────────────────────────────────────
 
     def service_key(
         self, description: str, *, age: timedelta = 10 * DAY, lifetime: timedelta | None = 90 * DAY
     ) -> IssuedKey:
-        created_at = datetime.now(UTC) - age
-        issued = self.state.add_service_key(
-            self.org_id,
-            org_role_id=ORG_ADMIN_ROLE,
-            description=description,
-            created_at=created_at,
-            expires_at=None if lifetime is None else created_at + lifetime,
-        )
+        issued = self.add_key(description, age=age, lifetime=lifetime, org_role_id=ORG_ADMIN_ROLE)
         self.issued.append(issued)
         return issued
 
     def managed_key(self) -> IssuedKey:
         """The managed key, due: 70 of its 90 days gone (past two thirds), stored in Vault by hand."""
         issued = self.service_key("chatbot prod", age=70 * DAY)
-        self.kv.write(self.path, {"api_key": issued.secret, "key_id": issued.id}, cas=0)
+        self.store_key(self.path, issued)
         return issued
 
     # ── configuration ───────────────────────────────────────────────────────────────────────────────────
@@ -158,21 +133,7 @@ class World:
         daemon = {"jitter": "0", "shutdown_timeout": "10s", **top.pop("daemon", {})}
         return {
             "poll_interval": "10s",
-            "http": FAST_HTTP,
-            "orgs": [
-                {
-                    "name": "acme",
-                    "endpoint": self.api_url,
-                    "organization_id": self.org_id,
-                    "api_key": {"env": ADMIN_ENV},
-                }
-            ],
-            "vault": {
-                "address": self.bao.address,
-                "auth": {"method": "token", "token": {"env": VAULT_TOKEN_ENV}},
-                "kv_mount": "secret",
-                "state_prefix": self.state_prefix,
-            },
+            **self.connection_config(http=FAST_HTTP),
             "managed": [
                 {
                     "name": MANAGED,
@@ -188,14 +149,10 @@ class World:
         }
 
     def config_file(self, directory: Path, managed: IssuedKey, **options: Any) -> Path:
-        path = directory / "rotator.yaml"
-        path.write_text(yaml.safe_dump(self.config(managed, **options)), encoding="utf-8")
-        return path
+        return worlds.write_config(directory, self.config(managed, **options))
 
     def environ(self, admin_secret: str | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "LANGSMITH_", "ROTATOR_"))}
-        env.update({ADMIN_ENV: admin_secret or self.admin.secret, VAULT_TOKEN_ENV: self.bao.root_token})
-        return env
+        return {**worlds.host_environ(), **self.credentials(admin_secret=admin_secret)}
 
     def secrets(self) -> list[str]:
         """Every secret the test knows: the admin key, the Vault token, seeded keys, and what Vault holds now."""
@@ -211,10 +168,7 @@ def assert_vault_key_works(world: World) -> KeyRecord:
     """I1: Vault holds a key LangSmith accepts, and ``key_id`` names it."""
     stored = world.stored()
     secret = str(stored.data["api_key"])
-    key = world.state.key_for_secret(secret)
-    assert key is not None, "Vault holds a secret LangSmith never issued"
-    assert key.deleted_at is None, f"Vault holds key {key.id}, which is deleted"
-    assert stored.data.get("key_id") == key.id
+    key = worlds.assert_key_works(world, stored, secret)
     answer = httpx.get(
         f"{world.api_url}/orgs/current/info",
         headers={"X-API-Key": secret, "X-Organization-Id": world.org_id},
@@ -226,9 +180,7 @@ def assert_vault_key_works(world: World) -> KeyRecord:
 
 def assert_no_orphans(world: World, before: set[str]) -> None:
     """I3: every key created since ``before`` is the one in Vault, or deleted."""
-    in_vault = world.stored().data.get("key_id")
-    orphans = [key.id for key in world.live_keys() if key.id not in before and key.id != in_vault]
-    assert not orphans, f"orphaned keys: {orphans}"
+    worlds.assert_no_new_orphans(world, before, world.stored().data.get("key_id"))
 
 
 # ── the daemon process ──────────────────────────────────────────────────────────────────────────────────
@@ -270,20 +222,7 @@ class Daemon:
         self._log_file = log_path.open("wb")
         self.started = time.time()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rotator",
-                "--config",
-                str(config),
-                "--log-format",
-                "json",
-                "--log-level",
-                "info",
-                "run",
-                "--listen",
-                f"127.0.0.1:{self.port}",
-            ],
+            worlds.rotator_command(config, "--log-level", "info", "run", "--listen", f"127.0.0.1:{self.port}"),
             env=env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -357,18 +296,20 @@ class Daemon:
 @pytest.fixture
 def make_world(openbao: OpenBaoDevServer, kv_prefix: str) -> Iterator[Callable[[], World]]:
     with ExitStack() as stack:
-        session = stack.enter_context(VaultSession(address=openbao.address, auth=TokenAuth(openbao.root_token)))
+        session = worlds.open_session(stack, openbao)
 
-        worlds: list[World] = []
+        built: list[World] = []
 
         def build() -> World:
-            state = SandboxState()  # real clock: the daemon subprocess reads the host's
-            org = state.add_org("Acme")
-            state.add_workspace(org.id, "production")
-            admin = state.add_service_key(org.id, org_role_id=ORG_ADMIN_ROLE, description="rotator admin")
-            server = stack.enter_context(SandboxServer(state))
-            world = World(state, server, org.id, admin, openbao, f"{kv_prefix}-{len(worlds)}", KvStore(session))
-            worlds.append(world)
+            world = World.serve(
+                stack,
+                SandboxState(),  # real clock: the daemon subprocess reads the host's
+                workspaces=("production",),
+                bao=openbao,
+                prefix=f"{kv_prefix}-{len(built)}",
+                kv=KvStore(session),
+            )
+            built.append(world)
             return world
 
         yield build
@@ -399,24 +340,6 @@ def start_daemon(tmp_path: Path) -> Iterator[StartDaemon]:
         assert_no_secrets(daemon.log_path.read_text(encoding="utf-8", errors="replace"), known=world.secrets())
 
 
-@dataclass(frozen=True)
-class CliRun:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def run_once(world: World, config: Path, *args: str, timeout: float = 30) -> CliRun:
+def run_once(world: World, config: Path, *args: str, timeout: float = 30) -> worlds.CliRun:
     """`rotator once` as a real process; its output is checked for secrets."""
-    env = world.environ()
-    env["COLUMNS"] = "200"
-    done = subprocess.run(
-        [sys.executable, "-m", "rotator", "--config", str(config), "--log-format", "json", "once", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert_no_secrets(done.stdout + done.stderr, known=world.secrets())
-    return CliRun(done.returncode, done.stdout, done.stderr)
+    return worlds.run_rotator(config, "once", *args, env=world.environ(), timeout=timeout, known=world.secrets)

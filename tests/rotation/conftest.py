@@ -7,39 +7,48 @@ The invariant checks (I1-I3) read the sandbox's and Vault's real state, never wh
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-import yaml
 
 from rotator.cycle import Runtime
 from rotator.domain.journal import SecretState
 from rotator.rotation import Outcome
-from rotator.sandbox import IssuedKey, KeyRecord, SandboxClock, SandboxServer, SandboxState
+from rotator.sandbox import IssuedKey, KeyRecord, SandboxClock, SandboxState
 from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN, WORKSPACE_EDITOR, WORKSPACE_VIEWER
+from rotator.sandbox.roles import BUILTIN_BY_NAME, WORKSPACE_EDITOR, WORKSPACE_VIEWER
 from rotator.settings import Settings
-from rotator.vault import KvStore, SecretVersion, TokenAuth, VaultSession
-from rotator.vault.journal import JournalStore
+from rotator.vault import KvStore, SecretVersion
+from tests import worlds
 from tests.conftest import SANDBOX_T0
-from tests.secrets_scan import assert_no_secrets
+from tests.worlds import CREATE_PATH, DAY, ORG_ADMIN_ROLE
 
-ORG_ADMIN_ROLE = BUILTIN_BY_NAME[ORGANIZATION_ADMIN].id
+# What the tests import from here, the shared constants among them.
+__all__ = [
+    "CREATE_PATH",
+    "DAY",
+    "EDITOR_ROLE",
+    "HOUR",
+    "ORG_ADMIN_ROLE",
+    "VIEWER_ROLE",
+    "World",
+    "WorldFactory",
+    "assert_i1",
+    "assert_i2",
+    "assert_i3",
+    "assert_invariants",
+    "run_cli",
+    "sha256",
+]
+
 EDITOR_ROLE = BUILTIN_BY_NAME[WORKSPACE_EDITOR].id
 VIEWER_ROLE = BUILTIN_BY_NAME[WORKSPACE_VIEWER].id
-DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
-ADMIN_ENV = "ROTATION_TEST_ADMIN_KEY"
-VAULT_TOKEN_ENV = "ROTATION_TEST_VAULT_TOKEN"
-CREATE_PATH = "/api/v1/orgs/current/service-keys"
 # Failure tests keep the LangSmith client's retry budget small; the defaults wait up to a minute.
 FAST_HTTP = {"timeout": "2s", "max_attempts": 2, "max_retry_time": "5s"}
 
@@ -48,53 +57,38 @@ def sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def no_sleep(_: float) -> None:
-    """The saga's verify step waits between attempts; in-process tests need not."""
-
-
 @dataclass
-class World:
-    state: SandboxState
-    api_url: str
-    org_id: str
-    production_id: str
-    staging_id: str
-    admin: IssuedKey
-    bao: OpenBaoDevServer
-    prefix: str
-    kv: KvStore
-    """The ``secret/`` mount with the root token: what the tests use to look at Vault."""
+class World(worlds.SandboxVaultWorld):
+    """Org "Acme" with workspaces production and staging; managed secrets at ``path(name)``."""
+
+    env: ClassVar[worlds.EnvNames] = worlds.EnvNames("ROTATION_TEST_ADMIN_KEY", "ROTATION_TEST_VAULT_TOKEN")
     _runtimes: list[Runtime] = field(default_factory=list)
 
     # ── paths and state ─────────────────────────────────────────────────────────────────────────────────
 
-    @property
-    def state_prefix(self) -> str:
-        return f"{self.prefix}/state"
-
     def path(self, name: str = "chatbot") -> str:
         return f"{self.prefix}/apps/{name}"
 
-    def now(self) -> datetime:
-        return self.state.clock.now()
+    @property
+    def production_id(self) -> str:
+        return self.workspaces["production"]
+
+    @property
+    def staging_id(self) -> str:
+        return self.workspaces["staging"]
 
     def stored(self, name: str = "chatbot") -> SecretVersion:
-        stored = self.kv.read(self.path(name))
-        assert stored is not None, f"nothing stored at {self.path(name)}"
-        return stored
+        return self.stored_at(self.path(name))
 
     def version(self, name: str = "chatbot") -> int:
         metadata = self.kv.read_metadata(self.path(name))
         return 0 if metadata is None else metadata.current_version
 
     def journal(self, name: str = "chatbot") -> SecretState:
-        return JournalStore(self.kv, self.state_prefix).load(name)[0]
+        return self.journals.load(name)[0]
 
     def journal_version(self, name: str = "chatbot") -> int:
-        return JournalStore(self.kv, self.state_prefix).load(name)[1]
-
-    def key_ids(self) -> set[str]:
-        return {key.id for key in self.state.all_keys()}
+        return self.journals.load(name)[1]
 
     def live_key(self, key_id: str) -> bool:
         key = self.state.key(key_id)
@@ -116,18 +110,16 @@ class World:
     ) -> IssuedKey:
         """A service key a team made by hand (due for rotation: two thirds of its lifetime are gone), stored
         in Vault at ``path(name)`` as they would have stored it."""
-        created_at = self.now() - age
-        issued = self.state.add_service_key(
-            self.org_id,
+        issued = self.add_key(
+            description,
+            age=age,
+            lifetime=lifetime,
             workspace_ids=workspace_ids,
             role_id=role_id,
             org_role_id=org_role_id,
-            description=description,
-            created_at=created_at,
-            expires_at=None if lifetime is None else created_at + lifetime,
         )
         if store:
-            self.kv.write(self.path(name), {"api_key": issued.secret, "key_id": issued.id}, cas=0)
+            self.store_key(self.path(name), issued)
         return issued
 
     # ── configuration ───────────────────────────────────────────────────────────────────────────────────
@@ -145,27 +137,7 @@ class World:
         vault_address: str | None = None,
         http: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        return {
-            "http": http or FAST_HTTP,
-            "orgs": [
-                {
-                    "name": "acme",
-                    "endpoint": self.api_url,
-                    "organization_id": self.org_id,
-                    "api_key": {"env": ADMIN_ENV},
-                }
-            ],
-            "vault": {
-                "address": vault_address or self.bao.address,
-                "auth": {"method": "token", "token": {"env": VAULT_TOKEN_ENV}},
-                "kv_mount": "secret",
-                "state_prefix": self.state_prefix,
-            },
-            "managed": list(managed),
-        }
-
-    def environ(self, vault_token: str | None = None) -> dict[str, str]:
-        return {ADMIN_ENV: self.admin.secret, VAULT_TOKEN_ENV: vault_token or self.bao.root_token}
+        return {**self.connection_config(http=http or FAST_HTTP, vault_address=vault_address), "managed": list(managed)}
 
     def runtime(
         self,
@@ -176,7 +148,7 @@ class World:
     ) -> Runtime:
         """A runtime whose clock is the sandbox's, so advancing one advances both."""
         settings = Settings.model_validate(self.config(*managed, vault_address=vault_address, http=http))
-        runtime = Runtime(settings, self.environ(vault_token), now=self.state.clock.now)
+        runtime = Runtime(settings, self.credentials(vault_token=vault_token), now=self.state.clock.now)
         self._runtimes.append(runtime)
         return runtime
 
@@ -188,21 +160,8 @@ class World:
         finally:
             runtime.release()
 
-    @property
-    def lease_path(self) -> str:
-        return f"{self.state_prefix}/leases/default"
-
-    def lapse_lease(self) -> None:
-        """What the lease's ttl does to a holder that died: it lapses (here at once, not after a minute)."""
-        stored = self.kv.read(self.lease_path)
-        assert stored is not None, "no lease was ever taken"
-        lapsed = {**stored.data, "expires_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat()}
-        self.kv.write(self.lease_path, lapsed, cas=stored.version)
-
     def config_file(self, directory: Path, *managed: dict[str, Any], **options: Any) -> Path:
-        path = directory / "rotator.yaml"
-        path.write_text(yaml.safe_dump(self.config(*managed, **options)), encoding="utf-8")
-        return path
+        return worlds.write_config(directory, self.config(*managed, **options))
 
     def close(self) -> None:
         for runtime in self._runtimes:
@@ -218,8 +177,8 @@ WorldFactory = Callable[..., World]
 def make_world(openbao: OpenBaoDevServer, kv_prefix: str) -> Iterator[WorldFactory]:
     """Build a world; ``real_clock`` for subprocess runs (the rotator then reads the host's clock)."""
     with ExitStack() as stack:
-        session = stack.enter_context(VaultSession(address=openbao.address, auth=TokenAuth(openbao.root_token)))
-        worlds: list[World] = []
+        session = worlds.open_session(stack, openbao)
+        built: list[World] = []
 
         def build(
             *,
@@ -227,25 +186,22 @@ def make_world(openbao: OpenBaoDevServer, kv_prefix: str) -> Iterator[WorldFacto
             max_service_key_expiry_days: int | None = None,
             bao: OpenBaoDevServer | None = None,
         ) -> World:
-            state = SandboxState(None if real_clock else SandboxClock(SANDBOX_T0))
-            org = state.add_org("Acme", max_service_key_expiry_days=max_service_key_expiry_days)
-            production = state.add_workspace(org.id, "production")
-            staging = state.add_workspace(org.id, "staging")
-            admin = state.add_service_key(org.id, org_role_id=ORG_ADMIN_ROLE, description="rotator admin")
-            server = stack.enter_context(SandboxServer(state))
-            kv = KvStore(session, mount="secret")
-            if bao is not None:
-                kv = KvStore(stack.enter_context(VaultSession(address=bao.address, auth=TokenAuth(bao.root_token))))
-            world = World(
-                state, server.api_url, org.id, production.id, staging.id, admin, bao or openbao, kv_prefix, kv
+            world = World.serve(
+                stack,
+                SandboxState(None if real_clock else SandboxClock(SANDBOX_T0)),
+                workspaces=("production", "staging"),
+                bao=bao or openbao,
+                prefix=kv_prefix,
+                kv=KvStore(session if bao is None else worlds.open_session(stack, bao)),
+                max_service_key_expiry_days=max_service_key_expiry_days,
             )
-            worlds.append(world)
+            built.append(world)
             return world
 
         try:
             yield build
         finally:
-            for world in worlds:
+            for world in built:
                 world.close()
 
 
@@ -263,12 +219,7 @@ def assert_i1(world: World, name: str = "chatbot", field_name: str = "api_key") 
     stored = world.stored(name)
     secret = stored.data.get(field_name)
     assert isinstance(secret, str), f"no {field_name!r} at {world.path(name)}"
-    key = world.state.key_for_secret(secret)
-    assert key is not None, "Vault holds a secret LangSmith never issued"
-    assert key.deleted_at is None, f"Vault holds key {key.id}, which is deleted"
-    assert not key.is_expired(world.now()), f"Vault holds key {key.id}, which has expired"
-    assert stored.data.get("key_id") == key.id, "key_id in Vault does not name the stored key"
-    return key
+    return worlds.assert_key_works(world, stored, secret)
 
 
 def assert_i2(world: World, old_id: str, name: str = "chatbot", grace: timedelta = 24 * HOUR) -> None:
@@ -287,13 +238,7 @@ def assert_i2(world: World, old_id: str, name: str = "chatbot", grace: timedelta
 def assert_i3(world: World, before: set[str], name: str = "chatbot") -> None:
     """Every key created since ``before`` is the one in Vault, or deleted."""
     stored = world.kv.read(world.path(name))
-    in_vault = stored.data.get("key_id") if stored is not None else None
-    orphans = [
-        key.id
-        for key in world.state.all_keys()
-        if key.id not in before and key.deleted_at is None and key.id != in_vault
-    ]
-    assert not orphans, f"orphaned keys: {orphans}"
+    worlds.assert_no_new_orphans(world, before, stored.data.get("key_id") if stored is not None else None)
 
 
 def assert_invariants(
@@ -308,44 +253,23 @@ def assert_invariants(
 # ── the command line, in a subprocess ───────────────────────────────────────────────────────────────────
 
 
-@dataclass(frozen=True)
-class CliRun:
-    code: int
-    stdout: str
-    stderr: str
-
-
 def run_cli(
     world: World,
     config: Path,
     *args: str,
     failpoint: str | None = None,
     vault_token: str | None = None,
-) -> CliRun:
+) -> worlds.CliRun:
     """``python -m rotator --config FILE ARGS`` as a real process; its output is checked for leaked secrets."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "LANGSMITH_", "ROTATOR_"))}
-    env.update(world.environ(vault_token))
-    env["COLUMNS"] = "200"  # one outcome per line, however long the message
+    env = {**worlds.host_environ(), **world.credentials(vault_token=vault_token)}
     if failpoint is not None:
         env["ROTATOR_FAILPOINT"] = failpoint
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rotator",
-            "--config",
-            str(config),
-            "--log-format",
-            "json",
-            "--log-level",
-            "info",
-            *args,
-        ],
+    return worlds.run_rotator(
+        config,
+        "--log-level",
+        "info",
+        *args,
         env=env,
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
+        known=lambda: [world.admin.secret, world.bao.root_token, vault_token or ""],
     )
-    assert_no_secrets(done.stdout + done.stderr, known=[world.admin.secret, world.bao.root_token, vault_token or ""])
-    return CliRun(done.returncode, done.stdout, done.stderr)
