@@ -4,7 +4,7 @@ The words a person reads come from the alert itself (``rotator.domain.conditions
 ``build_sinks`` turns the ``alerts:`` config into a ``Dispatcher`` that sends to every sink at once.
 """
 
-from rotator.alerts._http import RetryPolicy
+from rotator.alerts._http import HttpOptions, RetryPolicy
 from rotator.alerts.alertmanager import AlertmanagerSink
 from rotator.alerts.base import Sink
 from rotator.alerts.dispatch import Delivery, Dispatcher, OnDelivery, Resolve, Route, build_sinks
@@ -27,6 +27,7 @@ __all__ = [
     "Delivery",
     "DeliveryError",
     "Dispatcher",
+    "HttpOptions",
     "LogSink",
     "OnDelivery",
     "PagerDutySink",

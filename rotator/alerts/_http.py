@@ -12,7 +12,7 @@ import functools
 import json
 import ssl
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ import structlog
 import tenacity
 
 from rotator import __version__
-from rotator.alerts._redact import Scrubber
+from rotator.alerts._redact import Scrubber, display_url, url_secrets
 from rotator.alerts.errors import (
     DeliveryError,
     SinkRateLimitedError,
@@ -57,6 +57,25 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    """How a sink talks HTTP: its time budget per ``send`` (seconds), its retries, and (for tests) its clock and
+    transport."""
+
+    timeout: float = 10.0
+    retry: RetryPolicy = DEFAULT_RETRY
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
+    transport: httpx.BaseTransport | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+
+
+DEFAULT_HTTP = HttpOptions()
+
+
 class Budget:
     """The time one ``send`` may take, on the poster's clock."""
 
@@ -84,43 +103,40 @@ def _tls_context() -> ssl.SSLContext:
 class JsonPoster:
     """A sink's own httpx client, its retry policy, and the scrubber that keeps its secrets out of errors."""
 
-    def __init__(
-        self,
-        *,
-        sink: str,
-        display_url: str,
-        timeout: float,
-        scrub: Scrubber,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+    def __init__(self, *, sink: str, display_url: str, scrub: Scrubber, http: HttpOptions) -> None:
         self.sink = sink
         self.display_url = display_url
-        self.timeout = timeout
         self.scrub = scrub
-        self._retry = retry
-        self._sleep = sleep
-        self._clock = clock
+        self._options = http
         self._client = httpx.Client(
-            timeout=timeout,
-            transport=transport,
+            timeout=http.timeout,
+            transport=http.transport,
             verify=_tls_context(),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
         )
 
+    @classmethod
+    def for_sink(
+        cls, sink: str, url: str, http: HttpOptions, *, secret_path: bool, secrets: Iterable[str] = ()
+    ) -> JsonPoster:
+        """The poster of the sink ``sink`` posting to ``url``: shown masked, with the URL's secrets and ``secrets``
+        scrubbed from every error. ``secret_path`` says whether the URL's path is itself a secret."""
+        return cls(
+            sink=sink,
+            display_url=display_url(url, secret_path=secret_path),
+            scrub=Scrubber([*url_secrets(url, secret_path=secret_path), *secrets]),
+            http=http,
+        )
+
     def budget(self) -> Budget:
-        return Budget(self.timeout, self._clock)
+        return Budget(self._options.timeout, self._options.clock)
 
     def sleep(self, seconds: float) -> None:
-        self._sleep(seconds)
+        self._options.sleep(seconds)
 
     def clock(self) -> float:
-        return self._clock()
+        return self._options.clock()
 
     def close(self) -> None:
         self._client.close()
@@ -138,7 +154,8 @@ class JsonPoster:
         """POST ``content`` until a status in ``expected``; raise a ``DeliveryError`` when retries run out."""
         shown = display_url or self.display_url
         attempts = 0
-        backoff = tenacity.wait_random_exponential(multiplier=self._retry.base_delay, max=self._retry.max_delay)
+        policy = self._options.retry
+        backoff = tenacity.wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
 
         def wait(state: tenacity.RetryCallState) -> float:
             return max(backoff(state), _failure(state).retry_after or 0.0)
@@ -146,7 +163,7 @@ class JsonPoster:
         def stop(state: tenacity.RetryCallState) -> bool:
             # tenacity computes the wait before asking whether to stop, so ``upcoming_sleep`` is the next wait.
             left = budget.remaining() - state.upcoming_sleep
-            return state.attempt_number >= self._retry.max_attempts or left < _MIN_ATTEMPT_SECONDS
+            return state.attempt_number >= policy.max_attempts or left < _MIN_ATTEMPT_SECONDS
 
         def attempt() -> httpx.Response:
             nonlocal attempts
@@ -157,7 +174,7 @@ class JsonPoster:
             stop=stop,
             wait=wait,
             retry=tenacity.retry_if_exception(lambda error: isinstance(error, DeliveryError) and error.retryable),
-            sleep=self._sleep,
+            sleep=self._options.sleep,
             before_sleep=self._log_retry,
             reraise=True,
         )

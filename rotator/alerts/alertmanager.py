@@ -20,16 +20,13 @@ fires and resolves at once would only notify "resolved" noise.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
-from rotator.alerts._http import DEFAULT_RETRY, Clock, JsonPoster, RetryPolicy, Sleep, encode_json
-from rotator.alerts._redact import Scrubber, display_url, url_secrets
-from rotator.alerts.base import utc_iso
+from rotator.alerts._http import DEFAULT_HTTP, HttpOptions, JsonPoster, encode_json
+from rotator.alerts._redact import url_secrets
+from rotator.alerts.base import HttpSink, utc_iso
 from rotator.domain.alerts import Alert, AlertKind, Notification
 
 DEFAULT_RESOLVE_TIMEOUT = timedelta(minutes=45)
@@ -91,7 +88,7 @@ def _identity(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
 
 
-class AlertmanagerSink:
+class AlertmanagerSink(HttpSink):
     resends_firing = True
 
     def __init__(
@@ -101,33 +98,17 @@ class AlertmanagerSink:
         name: str = "alertmanager",
         resolve_timeout: timedelta = DEFAULT_RESOLVE_TIMEOUT,
         generator_url: str | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
     ) -> None:
         if resolve_timeout <= timedelta(0):
             raise ValueError("resolve_timeout must be positive")
-        self.name = name
         self._alerts_url = f"{url.rstrip('/')}/api/v2/alerts"
         self._resolve_timeout = resolve_timeout
         self._generator_url = generator_url
         self._posted: dict[tuple[tuple[str, str], ...], Alert] = {}
         """Label sets posted as firing, and not yet posted as resolved."""
-        self._http = JsonPoster(
-            sink=name,
-            display_url=display_url(self._alerts_url, secret_path=False),
-            timeout=timeout,
-            scrub=Scrubber(url_secrets(url, secret_path=False)),
-            retry=retry,
-            sleep=sleep,
-            clock=clock,
-            transport=transport,
-        )
-
-    def __repr__(self) -> str:
-        return f"AlertmanagerSink(name={self.name!r}, url={self._http.display_url!r})"
+        secrets = url_secrets(url, secret_path=False)
+        super().__init__(JsonPoster.for_sink(name, self._alerts_url, http, secret_path=False, secrets=secrets))
 
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         current = {_identity(labels_for(a)): a for a in firing if not a.is_event}
@@ -148,9 +129,6 @@ class AlertmanagerSink:
             self._posted.update(current)  # the stale ones are retried next cycle
             raise
         self._posted = dict(current)
-
-    def close(self) -> None:
-        self._http.close()
 
     def _postable(self, alert: Alert, now: datetime, ends_at: datetime) -> dict[str, Any]:
         # Alertmanager keeps the earliest startsAt of an alert it already holds, so "now" is right each time.

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
+from rotator.alerts._http import JsonPoster
 from rotator.alerts.errors import DeliveryError
 from rotator.domain.alerts import Alert, Notification
 
@@ -35,6 +36,22 @@ class Sink(Protocol):
     def close(self) -> None:
         """Release the sink's HTTP client."""
         ...
+
+
+class HttpSink:
+    """What every HTTP sink shares: it is named as its poster, shows the poster's masked URL, and closes it."""
+
+    resends_firing = False
+
+    def __init__(self, poster: JsonPoster) -> None:
+        self.name = poster.sink
+        self._http = poster
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, url={self._http.display_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
 
 
 T = TypeVar("T")

@@ -14,16 +14,15 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Self, TypedDict
+from typing import Self
 from urllib.parse import urlsplit
 
-import httpx
 import structlog
 
-from rotator.alerts._http import DEFAULT_RETRY, Clock, RetryPolicy, Sleep
+from rotator.alerts._http import DEFAULT_HTTP, HttpOptions
 from rotator.alerts._redact import Scrubber, url_secrets
 from rotator.alerts.alertmanager import DEFAULT_RESOLVE_TIMEOUT, AlertmanagerSink
 from rotator.alerts.base import Sink
@@ -216,17 +215,15 @@ def build_sinks(
     on_delivery: OnDelivery | None = None,
     alertmanager_resolve_timeout: timedelta = DEFAULT_RESOLVE_TIMEOUT,
     generator_url: str | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    sleep: Sleep = time.sleep,
-    clock: Clock = time.monotonic,
-    transport: httpx.BaseTransport | None = None,
+    http: HttpOptions = DEFAULT_HTTP,
 ) -> Dispatcher:
     """The configured sinks plus the always-on log sink. Raises ``ConfigError`` naming the field at fault.
 
     ``alertmanager_resolve_timeout`` should be about three poll intervals; ``generator_url`` is shown by
-    Alertmanager as the alert's source link. ``retry``, ``sleep``, ``clock`` and ``transport`` are for tests.
+    Alertmanager as the alert's source link. ``http`` gives every sink its retry policy, clock and transport (tests
+    pass fast retries and a fake clock); each sink gets it with the timeout its settings give it.
     """
-    factory = _SinkFactory(resolve, alertmanager_resolve_timeout, generator_url, retry, sleep, clock, transport)
+    factory = _SinkFactory(resolve, alertmanager_resolve_timeout, generator_url)
     routes = [Route(LogSink(LOG_SINK_NAME), ACCEPT_ALL, timeout=5.0)]
     try:
         for index, configured in enumerate(settings.sinks):
@@ -237,7 +234,7 @@ def build_sinks(
             timeout = configured.timeout.total_seconds()
             if timeout <= 0:
                 raise ConfigError([f"{where}.timeout: must be longer than 0"])
-            sink = factory.build(configured, where, name, timeout)
+            sink = factory.build(configured, where, name, replace(http, timeout=timeout))
             routes.append(Route(sink, AlertFilter.from_settings(configured.min_severity, configured.filters), timeout))
     except BaseException:
         for route in routes:
@@ -251,31 +248,24 @@ class _SinkFactory:
     resolve: Resolve
     resolve_timeout: timedelta
     generator_url: str | None
-    retry: RetryPolicy
-    sleep: Sleep
-    clock: Clock
-    transport: httpx.BaseTransport | None
     secrets: list[str] = field(default_factory=list)
     """Every secret resolved, so the dispatcher can scrub them from any message."""
 
-    def build(self, configured: SinkSettings, where: str, name: str, timeout: float) -> Sink:
-        common = _Common(
-            name=name, timeout=timeout, retry=self.retry, sleep=self.sleep, clock=self.clock, transport=self.transport
-        )
+    def build(self, configured: SinkSettings, where: str, name: str, http: HttpOptions) -> Sink:
         if isinstance(configured, SlackSinkSettings):
             url = self._secret_url(configured.webhook_url, f"{where}.webhook_url")
-            return SlackSink(webhook_url=url, **common)
+            return SlackSink(webhook_url=url, name=name, http=http)
         if isinstance(configured, PagerDutySinkSettings):
             routing_key = self.resolve(configured.routing_key, f"{where}.routing_key")
             self.secrets.append(routing_key)
             events_url = _url(configured.events_url, f"{where}.events_url")
             self.secrets += url_secrets(events_url, secret_path=False)
-            return PagerDutySink(routing_key=routing_key, events_url=events_url, **common)
+            return PagerDutySink(routing_key=routing_key, events_url=events_url, name=name, http=http)
         if isinstance(configured, AlertmanagerSinkSettings):
             url = _url(configured.url, f"{where}.url")
             self.secrets += url_secrets(url, secret_path=False)
             return AlertmanagerSink(
-                url=url, resolve_timeout=self.resolve_timeout, generator_url=self.generator_url, **common
+                url=url, name=name, resolve_timeout=self.resolve_timeout, generator_url=self.generator_url, http=http
             )
         url = self._secret_url(configured.url, f"{where}.url")
         hmac_secret = None
@@ -286,21 +276,12 @@ class _SinkFactory:
                     [f"{where}.hmac_secret: too short to sign with; use at least {MIN_HMAC_SECRET} random characters"]
                 )
             self.secrets.append(hmac_secret)
-        return WebhookSink(url=url, hmac_secret=hmac_secret, **common)
+        return WebhookSink(url=url, name=name, hmac_secret=hmac_secret, http=http)
 
     def _secret_url(self, ref: SecretRef, where: str) -> str:
         url = _url(self.resolve(ref, where), where)
         self.secrets += url_secrets(url, secret_path=True)
         return url
-
-
-class _Common(TypedDict):
-    name: str
-    timeout: float
-    retry: RetryPolicy
-    sleep: Sleep
-    clock: Clock
-    transport: httpx.BaseTransport | None
 
 
 def _url(value: str, where: str) -> str:

@@ -15,16 +15,13 @@ The routing key is the secret: it is in the body PagerDuty needs, and nowhere el
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from rotator.alerts._http import DEFAULT_RETRY, Budget, Clock, JsonPoster, RetryPolicy, Sleep, encode_json
-from rotator.alerts._redact import Scrubber, display_url, url_secrets
-from rotator.alerts.base import SOURCE, cut, deliver_each, utc_iso
+from rotator.alerts._http import DEFAULT_HTTP, Budget, HttpOptions, JsonPoster, encode_json
+from rotator.alerts._redact import display_url
+from rotator.alerts.base import SOURCE, HttpSink, cut, deliver_each, utc_iso
 from rotator.domain.alerts import Alert, Notification
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -96,9 +93,7 @@ def change_events_url(events_url: str) -> str:
     return f"{base}/v2/change/enqueue"
 
 
-class PagerDutySink:
-    resends_firing = False
-
+class PagerDutySink(HttpSink):
     def __init__(
         self,
         *,
@@ -106,40 +101,19 @@ class PagerDutySink:
         name: str = "pagerduty",
         events_url: str = EVENTS_URL,
         change_url: str | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
     ) -> None:
-        self.name = name
         self._routing_key = routing_key
         self._events_url = events_url
         self._change_url = change_url or change_events_url(events_url)
-        secrets = [routing_key, *url_secrets(events_url, secret_path=False)]
-        self._http = JsonPoster(
-            sink=name,
-            display_url=display_url(events_url, secret_path=False),
-            timeout=timeout,
-            scrub=Scrubber(secrets),
-            retry=retry,
-            sleep=sleep,
-            clock=clock,
-            transport=transport,
-        )
         self._change_display = display_url(self._change_url, secret_path=False)
-
-    def __repr__(self) -> str:
-        return f"PagerDutySink(name={self.name!r}, url={self._http.display_url!r})"
+        super().__init__(JsonPoster.for_sink(name, events_url, http, secret_path=False, secrets=[routing_key]))
 
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         budget = self._http.budget()
         # An event is never resolved: a resolve for one has nothing to close.
         wanted = [n for n in notifications if not (n.alert.is_event and n.action == "resolve")]
         deliver_each(self.name, wanted, lambda n: self._post(n, now, budget))
-
-    def close(self) -> None:
-        self._http.close()
 
     def _post(self, notification: Notification, now: datetime, budget: Budget) -> None:
         if notification.alert.is_event:

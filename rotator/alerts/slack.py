@@ -14,16 +14,12 @@ dispatcher never runs a sink twice at once): the pacing state is not locked.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from rotator.alerts._http import DEFAULT_RETRY, Budget, Clock, JsonPoster, RetryPolicy, Sleep, encode_json
-from rotator.alerts._redact import Scrubber, display_url, url_secrets
-from rotator.alerts.base import SOURCE, cut, deliver_each, urgency
+from rotator.alerts._http import DEFAULT_HTTP, Budget, HttpOptions, JsonPoster, encode_json
+from rotator.alerts.base import SOURCE, HttpSink, cut, deliver_each, urgency
 from rotator.alerts.errors import SinkTimeoutError
 from rotator.domain.alerts import Alert, Notification, Severity
 
@@ -134,50 +130,28 @@ def _context(alert: Alert) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, _SECTION_MAX)}]}
 
 
-class SlackSink:
-    resends_firing = False
-
+class SlackSink(HttpSink):
     def __init__(
         self,
         *,
         webhook_url: str,
         name: str = "slack",
-        timeout: float = 10.0,
         min_interval: float = 1.0,
         max_messages: int = 5,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
     ) -> None:
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
-        self.name = name
         self._url = webhook_url
         self._min_interval = min_interval
         self._max_messages = max_messages
         self._last_post: float | None = None
-        self._http = JsonPoster(
-            sink=name,
-            display_url=display_url(webhook_url, secret_path=True),
-            timeout=timeout,
-            scrub=Scrubber(url_secrets(webhook_url, secret_path=True)),
-            retry=retry,
-            sleep=sleep,
-            clock=clock,
-            transport=transport,
-        )
-
-    def __repr__(self) -> str:
-        return f"SlackSink(name={self.name!r}, url={self._http.display_url!r})"
+        super().__init__(JsonPoster.for_sink(name, webhook_url, http, secret_path=True))
 
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         budget = self._http.budget()
         messages = slack_messages(notifications, max_messages=self._max_messages)
         deliver_each(self.name, messages, lambda message: self._post(message, budget))
-
-    def close(self) -> None:
-        self._http.close()
 
     def _post(self, message: dict[str, Any], budget: Budget) -> None:
         if self._last_post is not None:

@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from rotator.alerts._http import DEFAULT_RETRY, Budget, Clock, JsonPoster, RetryPolicy, Sleep, encode_json
-from rotator.alerts._redact import Scrubber, display_url, url_secrets
-from rotator.alerts.base import deliver_each, utc_iso
+from rotator.alerts._http import DEFAULT_HTTP, Budget, HttpOptions, JsonPoster, encode_json
+from rotator.alerts.base import HttpSink, deliver_each, utc_iso
 from rotator.domain.alerts import Alert, Notification, alert_to_dict
 
 VERSION = "1"
@@ -47,34 +43,18 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class WebhookSink:
-    resends_firing = False
-
+class WebhookSink(HttpSink):
     def __init__(
         self,
         *,
         url: str,
         name: str = "webhook",
         hmac_secret: str | None = None,
-        timeout: float = 10.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        transport: httpx.BaseTransport | None = None,
+        http: HttpOptions = DEFAULT_HTTP,
     ) -> None:
-        self.name = name
         self._url = url
         self._hmac_secret = hmac_secret
-        self._http = JsonPoster(
-            sink=name,
-            display_url=display_url(url, secret_path=True),
-            timeout=timeout,
-            scrub=Scrubber([*url_secrets(url, secret_path=True), hmac_secret or ""]),
-            retry=retry,
-            sleep=sleep,
-            clock=clock,
-            transport=transport,
-        )
+        super().__init__(JsonPoster.for_sink(name, url, http, secret_path=True, secrets=[hmac_secret or ""]))
 
     def __repr__(self) -> str:
         signed = "signed" if self._hmac_secret else "unsigned"
@@ -83,9 +63,6 @@ class WebhookSink:
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         budget = self._http.budget()
         deliver_each(self.name, notifications, lambda n: self._post(n, now, budget))
-
-    def close(self) -> None:
-        self._http.close()
 
     def _post(self, notification: Notification, now: datetime, budget: Budget) -> None:
         content = encode_json(webhook_body(notification, now=now))

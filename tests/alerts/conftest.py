@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rotator.alerts import HttpOptions, RetryPolicy
 from tests.alerts.helpers import FakeClock, Receiver, Reply
 from tests.openbao_fixture import skip_or_fail
 
@@ -42,6 +43,14 @@ def receiver(receivers: Callable[..., Receiver]) -> Receiver:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def fake_clock_http(fake_clock: FakeClock) -> HttpOptions:
+    """HTTP options on the fake clock: a 30 s budget and three quick attempts."""
+    return HttpOptions(
+        timeout=30, retry=RetryPolicy(max_attempts=3, base_delay=0.01), sleep=fake_clock.sleep, clock=fake_clock
+    )
 
 
 def _free_port() -> int:

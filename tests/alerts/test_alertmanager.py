@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rotator.alerts import AlertmanagerSink
+from rotator.alerts import AlertmanagerSink, HttpOptions
 from rotator.domain.alerts import Alert, Severity
 from tests.alerts.helpers import NOW, Receiver, key_alert, resolve, rotated_event, trigger
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def sink(alertmanager: str) -> Iterator[AlertmanagerSink]:
-    am = AlertmanagerSink(url=alertmanager, timeout=5)
+    am = AlertmanagerSink(url=alertmanager, http=HttpOptions(timeout=5))
     yield am
     am.close()
 
@@ -94,7 +94,7 @@ def test_payload_ends_after_the_resolve_timeout_and_skips_events(receiver: Recei
         url=receiver.url + "/am/",
         resolve_timeout=timedelta(minutes=30),
         generator_url="https://rotator.example.com/status",
-        timeout=5,
+        http=HttpOptions(timeout=5),
     )
     alert, event = key_alert(), rotated_event()
     try:
@@ -114,7 +114,7 @@ def test_payload_ends_after_the_resolve_timeout_and_skips_events(receiver: Recei
 
 
 def test_a_condition_gone_without_a_resolve_is_ended(receiver: Receiver) -> None:
-    sink = AlertmanagerSink(url=receiver.url, timeout=5)
+    sink = AlertmanagerSink(url=receiver.url, http=HttpOptions(timeout=5))
     alert = key_alert()
     later = NOW + timedelta(minutes=15)
     try:

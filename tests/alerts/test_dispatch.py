@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 from rotator.alerts import (
     AlertFilter,
     Dispatcher,
+    HttpOptions,
     RetryPolicy,
     Route,
     SinkRateLimitedError,
@@ -36,6 +37,7 @@ from tests.alerts.helpers import (
 )
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+FAST_HTTP = HttpOptions(retry=FAST_RETRY)
 
 
 class RecordingSink:
@@ -139,9 +141,10 @@ def test_a_500_is_retried_a_bounded_number_of_times_and_reported(
 ) -> None:
     failing, healthy = receivers(Reply(500, "upstream exploded")), receivers()
     reports = Reports()
+    sleeps_on_fake_clock = HttpOptions(retry=FAST_RETRY, sleep=fake_clock.sleep)
     routes = [
-        Route(WebhookSink(url=failing.url + "/h", name="broken", retry=FAST_RETRY, sleep=fake_clock.sleep), ACCEPT_ALL),
-        Route(WebhookSink(url=healthy.url + "/h", name="fine", retry=FAST_RETRY), ACCEPT_ALL),
+        Route(WebhookSink(url=failing.url + "/h", name="broken", http=sleeps_on_fake_clock), ACCEPT_ALL),
+        Route(WebhookSink(url=healthy.url + "/h", name="fine", http=FAST_HTTP), ACCEPT_ALL),
     ]
     with Dispatcher(routes, on_delivery=reports) as dispatcher, capture_logs() as logs:
         deliveries = dispatcher.dispatch([trigger(key_alert())], [], NOW)
@@ -157,7 +160,9 @@ def test_a_500_is_retried_a_bounded_number_of_times_and_reported(
 
 
 def test_connection_refused_is_retried_then_reported(unused_port: int, fake_clock: FakeClock) -> None:
-    sink = WebhookSink(url=f"http://127.0.0.1:{unused_port}/h", retry=FAST_RETRY, sleep=fake_clock.sleep)
+    sink = WebhookSink(
+        url=f"http://127.0.0.1:{unused_port}/h", http=HttpOptions(retry=FAST_RETRY, sleep=fake_clock.sleep)
+    )
     with pytest.raises(SinkUnavailableError) as raised:
         sink.send([trigger(key_alert())], [], now=NOW)
     sink.close()
@@ -173,7 +178,11 @@ def test_a_hanging_sink_does_not_block_the_others(receivers: Callable[..., Recei
     )
     reports = Reports()
     routes = [
-        Route(WebhookSink(url=hung.url + "/h", name="hung", timeout=1.0, retry=FAST_RETRY), ACCEPT_ALL, timeout=1.0),
+        Route(
+            WebhookSink(url=hung.url + "/h", name="hung", http=HttpOptions(timeout=1.0, retry=FAST_RETRY)),
+            ACCEPT_ALL,
+            timeout=1.0,
+        ),
         Route(SlackSink(webhook_url=slack_rx.url + SLACK_PATH), ACCEPT_ALL),
         Route(WebhookSink(url=hook_rx.url + WEBHOOK_PATH), ACCEPT_ALL),
     ]
@@ -237,9 +246,13 @@ def test_a_failing_on_delivery_hook_does_not_break_dispatch() -> None:
 # --- Retry-After ---------------------------------------------------------------------------------------------
 
 
+def _on_fake_clock(fake_clock: FakeClock) -> HttpOptions:
+    return HttpOptions(timeout=10, retry=FAST_RETRY, sleep=fake_clock.sleep, clock=fake_clock)
+
+
 def test_429_waits_at_least_retry_after(receiver: Receiver, fake_clock: FakeClock) -> None:
     receiver.script(Reply(429, "rate_limited", headers={"Retry-After": "3"}))
-    sink = WebhookSink(url=receiver.url + "/h", timeout=10, retry=FAST_RETRY, sleep=fake_clock.sleep, clock=fake_clock)
+    sink = WebhookSink(url=receiver.url + "/h", http=_on_fake_clock(fake_clock))
     sink.send([trigger(key_alert())], [], now=NOW)
     sink.close()
     assert len(receiver.requests) == 2
@@ -248,7 +261,7 @@ def test_429_waits_at_least_retry_after(receiver: Receiver, fake_clock: FakeCloc
 
 def test_429_with_retry_after_beyond_the_budget_gives_up_at_once(receiver: Receiver, fake_clock: FakeClock) -> None:
     receiver.script(Reply(429, "", headers={"Retry-After": "60"}))
-    sink = WebhookSink(url=receiver.url + "/h", timeout=10, retry=FAST_RETRY, sleep=fake_clock.sleep, clock=fake_clock)
+    sink = WebhookSink(url=receiver.url + "/h", http=_on_fake_clock(fake_clock))
     with pytest.raises(SinkRateLimitedError) as raised:
         sink.send([trigger(key_alert())], [], now=NOW)
     sink.close()

@@ -4,13 +4,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from rotator.alerts import PagerDutySink, RetryPolicy, SinkRejectedError
+from rotator.alerts import HttpOptions, PagerDutySink, SinkRejectedError
 from rotator.alerts.pagerduty import change_events_url, dedup_key
 from rotator.domain.alerts import Severity
 from tests.alerts.helpers import (
     NOW,
     ROUTING_KEY,
-    FakeClock,
     Receiver,
     Reply,
     key_alert,
@@ -28,15 +27,8 @@ def pd_receiver(receivers: Callable[..., Receiver]) -> Receiver:
 
 
 @pytest.fixture
-def pagerduty(pd_receiver: Receiver, fake_clock: FakeClock) -> Iterator[PagerDutySink]:
-    sink = PagerDutySink(
-        routing_key=ROUTING_KEY,
-        events_url=pd_receiver.url + "/v2/enqueue",
-        timeout=30,
-        retry=RetryPolicy(max_attempts=3, base_delay=0.01),
-        sleep=fake_clock.sleep,
-        clock=fake_clock,
-    )
+def pagerduty(pd_receiver: Receiver, fake_clock_http: HttpOptions) -> Iterator[PagerDutySink]:
+    sink = PagerDutySink(routing_key=ROUTING_KEY, events_url=pd_receiver.url + "/v2/enqueue", http=fake_clock_http)
     yield sink
     sink.close()
 

@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 from rotator.alerts import (
     DeliveryError,
     Dispatcher,
+    HttpOptions,
     OnDelivery,
     PagerDutySink,
     RetryPolicy,
@@ -39,6 +40,7 @@ from tests.alerts.helpers import (
 AM_PASSWORD = "amBasicAuthPassword777"
 ALL_SECRETS = (*SECRETS, AM_PASSWORD, WEBHOOK_QUERY)
 ONE_TRY = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0)
+ONE_TRY_HTTP = HttpOptions(retry=ONE_TRY)
 
 
 def _assert_clean(text: str) -> None:
@@ -73,9 +75,8 @@ def _build(
         return values[ref.env]
 
     clock = FakeClock()  # Slack spaces its messages a second apart: on a fake clock
-    dispatcher = build_sinks(
-        settings, resolve_ref, on_delivery=on_delivery, retry=ONE_TRY, sleep=clock.sleep, clock=clock
-    )
+    http = HttpOptions(retry=ONE_TRY, sleep=clock.sleep, clock=clock)
+    dispatcher = build_sinks(settings, resolve_ref, on_delivery=on_delivery, http=http)
     return dispatcher, rx
 
 
@@ -118,9 +119,9 @@ def test_failures_that_echo_secrets_leak_none_into_logs_errors_or_reprs(receiver
 def test_exceptions_and_tracebacks_hold_no_secret(receiver: Receiver, status: int) -> None:
     receiver.default = Reply(status, "you sent:", echo=True)
     sinks: list[Sink] = [
-        SlackSink(webhook_url=receiver.url + SLACK_PATH, retry=ONE_TRY),
-        PagerDutySink(routing_key=ROUTING_KEY, events_url=receiver.url + "/v2/enqueue", retry=ONE_TRY),
-        WebhookSink(url=f"{receiver.url}{WEBHOOK_PATH}?{WEBHOOK_QUERY}", hmac_secret=HMAC_SECRET, retry=ONE_TRY),
+        SlackSink(webhook_url=receiver.url + SLACK_PATH, http=ONE_TRY_HTTP),
+        PagerDutySink(routing_key=ROUTING_KEY, events_url=receiver.url + "/v2/enqueue", http=ONE_TRY_HTTP),
+        WebhookSink(url=f"{receiver.url}{WEBHOOK_PATH}?{WEBHOOK_QUERY}", hmac_secret=HMAC_SECRET, http=ONE_TRY_HTTP),
     ]
     for sink in sinks:
         with pytest.raises(DeliveryError) as raised:
@@ -134,7 +135,7 @@ def test_exceptions_and_tracebacks_hold_no_secret(receiver: Receiver, status: in
 
 
 def test_unreachable_secret_urls_are_masked(unused_port: int) -> None:
-    sink = WebhookSink(url=f"http://127.0.0.1:{unused_port}{WEBHOOK_PATH}?{WEBHOOK_QUERY}", retry=ONE_TRY)
+    sink = WebhookSink(url=f"http://127.0.0.1:{unused_port}{WEBHOOK_PATH}?{WEBHOOK_QUERY}", http=ONE_TRY_HTTP)
     with pytest.raises(DeliveryError) as raised:
         sink.send([trigger(key_alert())], [], now=NOW)
     sink.close()

@@ -5,21 +5,15 @@ from typing import Any
 
 import pytest
 
-from rotator.alerts import RetryPolicy, SinkRejectedError, SlackSink
+from rotator.alerts import HttpOptions, SinkRejectedError, SlackSink
 from rotator.alerts.slack import slack_messages
 from rotator.domain.alerts import Severity
 from tests.alerts.helpers import NOW, SLACK_PATH, FakeClock, Receiver, Reply, key_alert, resolve, trigger
 
 
 @pytest.fixture
-def slack(receiver: Receiver, fake_clock: FakeClock) -> Iterator[SlackSink]:
-    sink = SlackSink(
-        webhook_url=receiver.url + SLACK_PATH,
-        timeout=30,
-        retry=RetryPolicy(max_attempts=3, base_delay=0.01),
-        sleep=fake_clock.sleep,
-        clock=fake_clock,
-    )
+def slack(receiver: Receiver, fake_clock_http: HttpOptions) -> Iterator[SlackSink]:
+    sink = SlackSink(webhook_url=receiver.url + SLACK_PATH, http=fake_clock_http)
     yield sink
     sink.close()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from rotator.alerts import WebhookSink
+from rotator.alerts import HttpOptions, WebhookSink
 from rotator.alerts.webhook import SIGNATURE_HEADER
 from rotator.domain.alerts import Severity
 from tests.alerts.helpers import HMAC_SECRET, NOW, WEBHOOK_PATH, Receiver, key_alert, resolve, trigger
@@ -17,7 +17,7 @@ def _verify(secret: str, body: bytes, header: str) -> bool:
 
 def test_body_has_the_version_1_shape_and_a_verifiable_signature(receiver: Receiver) -> None:
     alert = key_alert(severity=Severity.ERROR)
-    with_secret = WebhookSink(url=receiver.url + WEBHOOK_PATH, hmac_secret=HMAC_SECRET, timeout=5)
+    with_secret = WebhookSink(url=receiver.url + WEBHOOK_PATH, hmac_secret=HMAC_SECRET, http=HttpOptions(timeout=5))
     try:
         with_secret.send([trigger(alert, repeat=True), resolve(alert)], [alert], now=NOW)
     finally:
@@ -51,7 +51,7 @@ def test_body_has_the_version_1_shape_and_a_verifiable_signature(receiver: Recei
 
 
 def test_unsigned_without_a_secret(receiver: Receiver) -> None:
-    sink = WebhookSink(url=receiver.url + WEBHOOK_PATH, timeout=5)
+    sink = WebhookSink(url=receiver.url + WEBHOOK_PATH, http=HttpOptions(timeout=5))
     try:
         sink.send([trigger(key_alert())], [], now=NOW)
     finally:
