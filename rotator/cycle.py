@@ -208,7 +208,7 @@ class Runtime:
         window = self.settings.rotation_window
         if window is not None and not window.to_window().contains(self.now()):
             return Result.SKIPPED, "outside the rotation window: monitoring only"
-        if self.lease is not None and not self.lease.try_acquire():
+        if self.lease is not None and not self._holds_lease():
             if self.lease.last_error is not None:
                 # Not another holder: Vault is sealed, down or refusing us, which an operator must hear.
                 return Result.FAILED, f"cannot take the rotation lease: {redact_text(self.lease.last_error)}"
@@ -230,8 +230,14 @@ class Runtime:
     def _guard(self) -> None:
         if self.stopping.is_set():
             raise MustStop("shutting down")
-        if self.lease is not None and not self.lease.held:
+        if not self._holds_lease():
             raise MustStop("the rotation lease is no longer held")
+
+    def _holds_lease(self) -> bool:
+        """Whether this process may change keys now. A lease still held needs no Vault write (so one write per
+        cycle, not per secret); one that ran out is taken again if nobody else took it, so a long `once`,
+        which has no renewal job, goes on rather than stopping."""
+        return self.lease is None or self.lease.held or self.lease.try_acquire()
 
     def _run_saga(self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool) -> Outcome:
         org = self.settings.org_named(secret.org)

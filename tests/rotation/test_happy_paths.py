@@ -203,3 +203,15 @@ def test_a_use_recorded_within_the_slack_after_promotion_does_not_hold_deletion(
 
     assert outcome.result is Result.COMPLETED, outcome.message
     assert not world.live_key(old.id)
+
+
+def test_a_cycle_takes_the_lease_once_however_many_secrets_it_rotates(world: World) -> None:
+    secrets = [
+        world.managed(name, key=world.managed_key(name, description=name)) for name in ("bot-a", "bot-b", "bot-c")
+    ]
+    runtime = world.runtime(*secrets)
+    outcomes = runtime.run_cycle().outcomes
+    assert [outcome.result for outcome in outcomes] == [Result.ROTATED] * 3
+    lease = world.kv.read(world.lease_path)
+    assert lease is not None
+    assert lease.version == 1, "one write took the lease; each secret did not write it again"
