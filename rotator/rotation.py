@@ -345,7 +345,6 @@ class RotationSaga:
                 failures=0,
                 next_attempt_at=None,
                 last_error=None,
-                last_rotated_at=now,
             )
         )
 

@@ -20,19 +20,3 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration: use a number and a unit (w, d, h, m, s), e.g. 14d, 36h, 90m or 1d12h"
         )
     return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _PART.findall(compact)))
-
-
-def format_duration(value: timedelta) -> str:
-    """The shortest spelling ``parse_duration`` reads back, e.g. ``timedelta(hours=36)`` → ``1d12h``."""
-    seconds = int(value.total_seconds())
-    if seconds == 0:
-        return "0"
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    parts = []
-    for unit, size in _UNIT_SECONDS.items():
-        if unit == "w":
-            continue
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return sign + "".join(parts)

@@ -44,7 +44,6 @@ class SecretState:
     failures: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = None
-    last_rotated_at: datetime | None = None
     history: tuple[str, ...] = field(default=())
     """Ids of keys this rotator replaced, newest last (bounded)."""
 
@@ -70,7 +69,6 @@ def from_document(document: dict[str, Any]) -> SecretState:
             failures=int(document.get("failures", 0)),
             next_attempt_at=_opt_time(document.get("next_attempt_at")),
             last_error=_opt_str(document.get("last_error")),
-            last_rotated_at=_opt_time(document.get("last_rotated_at")),
             history=tuple(str(item) for item in document.get("history", ())),
         )
     except (KeyError, TypeError, ValueError) as error:

@@ -150,20 +150,9 @@ class LangSmithClient:
         body["workspaces"] = _workspace_list(workspace_ids)
         return self._call(routes.CREATE_ORG_SERVICE_KEY, _created_service_key, body=body)
 
-    def create_workspace_service_key(
-        self, *, description: str, expires_at: datetime | None, role_id: str | None = None
-    ) -> CreatedKey:
-        """E2: a service key in the current workspace. Failures: see the module docstring."""
-        body = _create_body(description, expires_at, role_id=role_id)
-        return self._call(routes.CREATE_WORKSPACE_SERVICE_KEY, _created_service_key, body=body)
-
     def delete_org_service_key(self, key_id: str) -> ApiKey:
         """E6; returns the deleted key. An unknown id raises LangSmithNotFoundError."""
         return self._call(routes.DELETE_ORG_SERVICE_KEY, _service_key, key_id=key_id)
-
-    def delete_workspace_service_key(self, key_id: str) -> ApiKey:
-        """E3; returns the deleted key. An unknown id raises LangSmithNotFoundError."""
-        return self._call(routes.DELETE_WORKSPACE_SERVICE_KEY, _service_key, key_id=key_id)
 
     def _call(
         self,

@@ -29,5 +29,3 @@ CREATE_ORG_SERVICE_KEY = Route("POST", "/api/v1/orgs/current/service-keys")  # E
 DELETE_ORG_SERVICE_KEY = Route("DELETE", "/api/v1/orgs/current/service-keys/{api_key_id}")  # E6
 LIST_PERSONAL_ACCESS_TOKENS = Route("GET", "/api/v1/orgs/current/personal-access-tokens")  # E8
 LIST_WORKSPACE_SERVICE_KEYS = Route("GET", "/api/v1/api-key", tenant_scoped=True)  # E1
-CREATE_WORKSPACE_SERVICE_KEY = Route("POST", "/api/v1/api-key", tenant_scoped=True)  # E2
-DELETE_WORKSPACE_SERVICE_KEY = Route("DELETE", "/api/v1/api-key/{api_key_id}", tenant_scoped=True)  # E3

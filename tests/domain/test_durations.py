@@ -1,10 +1,8 @@
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from rotator.domain.durations import format_duration, parse_duration
+from rotator.domain.durations import parse_duration
 
 
 @pytest.mark.parametrize(
@@ -28,9 +26,3 @@ def test_parses_human_durations(text: str, expected: timedelta) -> None:
 def test_rejects_anything_else_with_a_hint(text: str) -> None:
     with pytest.raises(ValueError, match=r"not a duration: .* e\.g\. 14d"):
         parse_duration(text)
-
-
-@given(st.integers(min_value=0, max_value=10**9))
-def test_format_reads_back(seconds: int) -> None:
-    value = timedelta(seconds=seconds)
-    assert parse_duration(format_duration(value)) == value

@@ -83,12 +83,6 @@ def create_org_key(client: LangSmithClient) -> CreatedKey:
     return client.create_org_service_key(description="ci", expires_at=EXPIRES, workspace_ids=None)
 
 
-def create_workspace_key(client: LangSmithClient) -> CreatedKey:
-    return client.create_workspace_service_key(description="ci", expires_at=EXPIRES)
-
-
-CREATES = [pytest.param(create_org_key, id="org"), pytest.param(create_workspace_key, id="workspace")]
-
 # (call, reply body, method, path, takes X-Tenant-Id)
 OPERATIONS = [
     pytest.param(LangSmithClient.org_info, {"id": ORG_ID}, "GET", "/api/v1/orgs/current/info", False, id="info"),
@@ -113,15 +107,6 @@ OPERATIONS = [
         id="E6",
     ),
     pytest.param(LangSmithClient.list_workspace_service_keys, [], "GET", "/api/v1/api-key", True, id="E1"),
-    pytest.param(create_workspace_key, CREATED_JSON, "POST", "/api/v1/api-key", True, id="E2"),
-    pytest.param(
-        lambda c: c.delete_workspace_service_key(KEY_ID),
-        KEY_JSON,
-        "DELETE",
-        f"/api/v1/api-key/{KEY_ID}",
-        True,
-        id="E3",
-    ),
 ]
 
 
@@ -244,18 +229,6 @@ def test_an_org_wide_never_expiring_key_sends_explicit_nulls() -> None:
     assert _json(h.requests[0]) == {"description": "ci", "expires_at": None, "workspaces": None}
 
 
-def test_workspace_key_create_sends_only_what_applies() -> None:
-    h = harness(ok(CREATED_JSON))
-
-    h.client.create_workspace_service_key(description="ci", expires_at=EXPIRES, role_id="r-1")
-
-    assert _json(h.requests[0]) == {
-        "description": "ci",
-        "expires_at": "2030-01-01T00:00:00Z",
-        "role_id": "r-1",
-    }
-
-
 @pytest.mark.parametrize(
     ("options", "error", "match"),
     [
@@ -276,7 +249,6 @@ def test_a_bad_create_argument_is_refused_before_sending(
     assert h.requests == []
 
 
-@pytest.mark.parametrize("create", CREATES)
 @pytest.mark.parametrize(
     "failure",
     [
@@ -289,18 +261,17 @@ def test_a_bad_create_argument_is_refused_before_sending(
         httpx.RemoteProtocolError("server disconnected without sending a response"),
     ],
 )
-def test_a_create_whose_outcome_is_unknown_is_not_retried(create: Call, failure: Reply) -> None:
+def test_a_create_whose_outcome_is_unknown_is_not_retried(failure: Reply) -> None:
     h = harness(failure, ok(CREATED_JSON))
 
     with pytest.raises(CreateOutcomeUnknownError) as caught:
-        create(h.client)
+        create_org_key(h.client)
 
     assert len(h.requests) == 1
     assert h.sleeps == []
     assert "list keys to find out" in str(caught.value)
 
 
-@pytest.mark.parametrize("create", CREATES)
 @pytest.mark.parametrize(
     "rejection",
     [
@@ -310,10 +281,10 @@ def test_a_create_whose_outcome_is_unknown_is_not_retried(create: Call, failure:
         httpx.PoolTimeout("no connection available"),
     ],
 )
-def test_a_create_the_server_never_processed_is_retried(create: Call, rejection: Reply) -> None:
+def test_a_create_the_server_never_processed_is_retried(rejection: Reply) -> None:
     h = harness(rejection, ok(CREATED_JSON))
 
-    created = create(h.client)
+    created = create_org_key(h.client)
 
     assert isinstance(created, CreatedKey)
     assert [r.method for r in h.requests] == ["POST", "POST"]
@@ -438,7 +409,7 @@ def test_a_retried_delete_that_finds_the_key_gone_is_not_found() -> None:
     h = harness(status(500), status(404, {"detail": "API key not found"}))
 
     with pytest.raises(LangSmithNotFoundError, match="API key not found"):
-        h.client.delete_workspace_service_key(KEY_ID)
+        h.client.delete_org_service_key(KEY_ID)
 
     assert [r.method for r in h.requests] == ["DELETE", "DELETE"]
 
