@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from rich.console import Console
 from rich.table import Table
@@ -26,9 +26,8 @@ GRACE = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Demo:
-    settings: Settings
-    environ: dict[str, str]
-    """Where the settings' secret references resolve: seeded secrets and the Vault token, never printed."""
+    runtime: Runtime
+    """Reads the sandbox's clock, so moving that clock moves the rotator's too."""
     endpoint: str
     vault_address: str
     sandbox: SandboxState
@@ -71,16 +70,19 @@ def running_demo() -> Iterator[Demo]:
             "DEMO_ALICE_PAT": alice.secret,
             "DEMO_VAULT_TOKEN": bao.root_token,
         }
-        runtime = Runtime(settings, environ)
+        runtime = Runtime(settings, environ, now=state.clock.now)
         runtime.kv().write(MANAGED_PATH, {"api_key": managed.secret, "key_id": managed.id}, cas=0)
-        yield Demo(settings, environ, server.api_url, bao.address, state)
+        try:
+            yield Demo(runtime, server.api_url, bao.address, state)
+        finally:
+            runtime.close()
 
 
 def run_demo(console: Console) -> None:
     with running_demo() as demo:
         console.print(f"[bold]Sandbox LangSmith server[/bold] at {demo.endpoint}")
         console.print(f"[bold]OpenBao dev server[/bold] at {demo.vault_address}\n")
-        runtime = Runtime(demo.settings, demo.environ)
+        runtime = demo.runtime
         report = runtime.check()
         render_table(report, console)
         console.print(
@@ -93,10 +95,9 @@ def run_demo(console: Console) -> None:
         console.rule("rotator once")
         render_outcomes(runtime.run_cycle().outcomes, console)
 
-        later = datetime.now(UTC) + GRACE + timedelta(minutes=5)
-        demo.sandbox.clock.set(later)
+        demo.sandbox.clock.advance(GRACE + timedelta(minutes=5))
         console.rule(f"rotator once, {GRACE.total_seconds() / 3600:.0f}h later: the grace period is over")
-        render_outcomes(Runtime(demo.settings, demo.environ, now=lambda: later).run_cycle().outcomes, console)
+        render_outcomes(runtime.run_cycle().outcomes, console)
 
         console.rule(f"Managed secret {MANAGED_NAME}: after")
         _show_secret(console, runtime)
