@@ -134,47 +134,69 @@ def _unpollable(org: str, error: str) -> Alert:
 
 
 def _rotation_failed(org: str, outcome: Outcome) -> Alert:
-    return Alert(
-        id=f"rotation-failed:{outcome.name}",
-        kind=AlertKind.ROTATION_FAILED,
-        severity=Severity.ERROR,
+    return _secret_alert(
+        org,
+        outcome,
+        f"rotation-failed:{outcome.name}",
+        AlertKind.ROTATION_FAILED,
+        Severity.ERROR,
         summary=f"rotation of managed secret {outcome.name!r} (org {org}) failed",
         action=(
             f"{outcome.message}. The key in Vault is unchanged and still valid until it expires. Fix the cause "
             f"(see the rotator's 'rotation.failed' log lines), then run `rotator rotate {outcome.name}`."
         ),
-        details={"managed": outcome.name, "org": org, "error": outcome.message},
-        org=org,
-        key_kind=KeyKind.SERVICE_KEY.value,
-        managed=outcome.name,
+        error=outcome.message,
     )
 
 
 def _old_key_in_use(org: str, outcome: Outcome) -> Alert:
-    return Alert(
-        id=f"old-key-in-use:{outcome.name}",
-        kind=AlertKind.OLD_KEY_IN_USE,
-        severity=Severity.WARNING,
+    return _secret_alert(
+        org,
+        outcome,
+        f"old-key-in-use:{outcome.name}",
+        AlertKind.OLD_KEY_IN_USE,
+        Severity.WARNING,
         summary=f"the replaced key of {outcome.name!r} (org {org}) is still in use after its grace period",
         action=(
             f"{outcome.message}. Some consumer still reads the old key instead of Vault: restart or reconfigure it. "
             "The old key is deleted anyway when max_grace runs out."
         ),
-        details={"managed": outcome.name, "org": org, "old_key_id": outcome.retiring_key_id or "-"},
-        org=org,
-        key_kind=KeyKind.SERVICE_KEY.value,
-        managed=outcome.name,
+        old_key_id=outcome.retiring_key_id or "-",
     )
 
 
 def _rotation_succeeded(org: str, outcome: Outcome) -> Alert:
-    return Alert(
-        id=f"rotation-succeeded:{outcome.name}:{outcome.key_id}",
-        kind=AlertKind.ROTATION_SUCCEEDED,
-        severity=Severity.INFO,
+    return _secret_alert(
+        org,
+        outcome,
+        f"rotation-succeeded:{outcome.name}:{outcome.key_id}",
+        AlertKind.ROTATION_SUCCEEDED,
+        Severity.INFO,
         summary=f"managed secret {outcome.name!r} (org {org}) rotated: a new key is in Vault",
         action=outcome.message,
-        details={"managed": outcome.name, "org": org, "key_id": outcome.key_id or "-"},
+        key_id=outcome.key_id or "-",
+    )
+
+
+def _secret_alert(
+    org: str,
+    outcome: Outcome,
+    alert_id: str,
+    kind: AlertKind,
+    severity: Severity,
+    *,
+    summary: str,
+    action: str,
+    **details: str,
+) -> Alert:
+    """An alert about one managed secret: always a service key, labelled with its managed name."""
+    return Alert(
+        id=alert_id,
+        kind=kind,
+        severity=severity,
+        summary=summary,
+        action=action,
+        details={"managed": outcome.name, "org": org, **details},
         org=org,
         key_kind=KeyKind.SERVICE_KEY.value,
         managed=outcome.name,
