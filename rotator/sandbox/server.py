@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import logging
 import socket
@@ -52,10 +53,12 @@ class SandboxApp:
             return self._call_api(request)
         if fault.when == "before":
             self._stopping.wait(fault.latency_seconds)
-            return _replacement(fault) if fault.replaces_response else self._call_api(request)
+            if fault.replaces_response:
+                return _replacement(fault)
+            return _reshaped(fault, self._call_api(request))
         response = self._call_api(request)
         self._stopping.wait(fault.latency_seconds)
-        return _replacement(fault) if fault.replaces_response else response
+        return _replacement(fault) if fault.replaces_response else _reshaped(fault, response)
 
     def _call_api(self, request: Request) -> Response:
         try:
@@ -63,6 +66,13 @@ class SandboxApp:
         except Exception:
             log.exception("sandbox API failed on %s %s", request.method, request.path)
             return Response(500, {"detail": "Internal Server Error"})
+
+
+def _reshaped(fault: FaultRule, response: Response) -> Response:
+    """The API's answer with the fault's body effects applied, if it is a 2xx JSON body; else as it was."""
+    if not fault.reshapes_body or not 200 <= response.status < 300 or response.raw_text is not None:
+        return response
+    return dataclasses.replace(response, body=fault.reshape(response.body))
 
 
 def _replacement(fault: FaultRule) -> Response | None:

@@ -149,3 +149,30 @@ def test_a_before_fault_leaves_state_untouched(
 def test_faults_never_touch_the_control_api(sandbox: SandboxServer) -> None:
     sandbox.state.faults.add(FaultRule(path="/", status=500))
     assert httpx.get(sandbox.url + "/_sandbox/clock").status_code == 200
+
+
+@pytest.mark.integration
+def test_a_late_create_lands_only_after_the_latency_the_client_gave_up_on(
+    sandbox: SandboxServer, sandbox_client: httpx.Client, small_org: SmallOrg
+) -> None:
+    latency = 1.0
+    sandbox.state.faults.add(
+        FaultRule(path=SERVICE_KEYS_PATH, method="POST", latency_seconds=latency, when="before", times=1)
+    )
+
+    def descriptions() -> list[str]:
+        return [
+            item["description"] for item in sandbox_client.get(SERVICE_KEYS, headers=small_org.org_headers()).json()
+        ]
+
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        sandbox_client.post(SERVICE_KEYS, headers=small_org.org_headers(), json={"description": "late"}, timeout=0.1)
+    during = descriptions()
+    assert time.monotonic() - started < latency, "the list was meant to be taken during the delay"
+    assert "late" not in during
+    deadline = started + latency + 5
+    while "late" not in descriptions():
+        assert time.monotonic() < deadline, "the late create never landed"
+        time.sleep(0.02)
+    assert time.monotonic() - started >= latency
