@@ -28,10 +28,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rotator.domain.durations import parse_duration
 from rotator.domain.policy import ExpiryPolicy
+from rotator.domain.timing import MAX_LIFETIME, timing_problems
 from rotator.domain.window import RotationWindow
 from rotator.langsmith.endpoints import DEFAULT_ENDPOINT, normalize_endpoint
 
@@ -44,17 +46,36 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"config error: {p}" for p in self.problems))
 
 
+_LONGEST = timedelta(days=36500)
+"""100 years: longer is a typo, and anything shorter can be added to today without overflowing a datetime."""
+_HUGE_NUMBER = re.compile(r"[1-9]\d{15}")  # beyond _LONGEST in any unit; spares int() its 4300-digit limit
+
+
 def _duration(value: object) -> object:
     if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
-        return timedelta(0)
-    if isinstance(value, timedelta):
-        return value
-    raise ValueError(f"{value!r} is not a duration: write it like 14d, 36h or 90m")
+        try:
+            value = timedelta.max if _HUGE_NUMBER.search(value) else parse_duration(value)
+        except OverflowError:
+            value = timedelta.max
+    elif isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        value = timedelta(0)
+    if not isinstance(value, timedelta):
+        raise ValueError(f"{value!r} is not a duration: write it like 14d, 36h or 90m")
+    if value > _LONGEST:
+        raise ValueError(f"is too long: durations are at most {_LONGEST.days}d (100 years)")
+    if value < timedelta(0):
+        raise ValueError("must not be negative")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0")
+    return value
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 _NAME = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
 
 
@@ -66,6 +87,48 @@ def _stable_name(value: str) -> str:
 
 StableName = Annotated[str, AfterValidator(_stable_name)]
 """Names that appear in logs, metrics and Vault paths, so they stay stable and need no escaping."""
+_UNPRINTABLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def _vault_path(value: str) -> str:
+    if any(segment in {"", ".", ".."} for segment in value.split("/")):
+        raise ValueError(
+            f"{value!r} has an empty, '.' or '..' segment; write names joined by single '/', "
+            "with none at either end, e.g. langsmith/chatbot-prod"
+        )
+    if _UNPRINTABLE.search(value):
+        raise ValueError(f"{value!r} contains whitespace or a control character")
+    return value
+
+
+VaultPath = Annotated[str, AfterValidator(_vault_path)]
+"""A Vault mount, or a path under one: spelled one way only, so two spellings never name one place unnoticed."""
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+
+
+_Problem = tuple[tuple[str | int, ...], str]
+"""Where in the config (a pydantic ``loc``), and what is wrong there."""
+_PROBLEM_TYPE = "config_problem"
+
+
+def _refuse(model: str, problems: Sequence[_Problem]) -> None:
+    """Raise every problem at once, each at its own field; a ValueError carries only one."""
+    if problems:
+        raise ValidationError.from_exception_data(
+            model,
+            [
+                InitErrorDetails(type=PydanticCustomError(_PROBLEM_TYPE, message), loc=loc, input=None)
+                for loc, message in problems
+            ],
+        )
 
 
 class _Strict(BaseModel):
@@ -75,14 +138,12 @@ class _Strict(BaseModel):
 class PolicySettings(_Strict):
     warn_before: Duration = timedelta(days=21)
     critical_before: Duration = timedelta(days=7)
-    max_age: Duration = timedelta(days=90)
+    max_age: PositiveDuration = timedelta(days=90)
 
     @model_validator(mode="after")
     def _critical_within_warning(self) -> Self:
         if self.critical_before > self.warn_before:
             raise ValueError("critical_before: must not be longer than warn_before")
-        if self.max_age <= timedelta(0):
-            raise ValueError("max_age: must be longer than 0")
         return self
 
     def to_policy(self) -> ExpiryPolicy:
@@ -92,9 +153,9 @@ class PolicySettings(_Strict):
 class VaultRef(_Strict):
     """A field of a KV v2 secret; ``mount`` defaults to ``vault.kv_mount``."""
 
-    path: str = Field(min_length=1)
+    path: VaultPath
     field: str = "api_key"
-    mount: str | None = None
+    mount: VaultPath | None = None
 
 
 class SecretRef(_Strict):
@@ -129,9 +190,10 @@ class SecretRef(_Strict):
 
 
 class HttpSettings(_Strict):
-    timeout: Duration = timedelta(seconds=10)
+    timeout: PositiveDuration = timedelta(seconds=10)
     max_attempts: int = Field(default=5, ge=1, le=20)
     max_retry_time: Duration = timedelta(seconds=60)
+    """0 turns retries off: the first failure is final."""
 
 
 class Watched(StrEnum):
@@ -200,19 +262,22 @@ class AppRoleAuthSettings(_Strict):
     method: Literal["approle"]
     role_id: SecretRef
     secret_id: SecretRef
-    mount: str = "approle"
+    mount: VaultPath = "approle"
 
 
 class KubernetesAuthSettings(_Strict):
     method: Literal["kubernetes"]
     role: str = Field(min_length=1)
     jwt_file: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-    mount: str = "kubernetes"
+    mount: VaultPath = "kubernetes"
 
 
 VaultAuthSettings = Annotated[
     TokenAuthSettings | AppRoleAuthSettings | KubernetesAuthSettings, Field(discriminator="method")
 ]
+
+
+_DEFAULT_KV_MOUNT = "secret"
 
 
 class VaultSettings(_Strict):
@@ -222,10 +287,10 @@ class VaultSettings(_Strict):
     namespace: str | None = None
     ca_cert: Path | None = None
     skip_verify: bool = False
-    timeout: Duration = timedelta(seconds=10)
+    timeout: PositiveDuration = timedelta(seconds=10)
     auth: VaultAuthSettings = TokenAuthSettings()
-    kv_mount: str = "secret"
-    state_prefix: str = Field(default="langsmith-rotator", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    kv_mount: VaultPath = _DEFAULT_KV_MOUNT
+    state_prefix: VaultPath = Field(default="langsmith-rotator", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     """Where the journal lives, under ``kv_mount``: ``<state_prefix>/secrets/<name>``."""
 
     @field_validator("address")
@@ -386,24 +451,56 @@ class ManagedSecretSettings(_Strict):
     name: StableName
     """Stable logical name, used in logs, metrics and alerts."""
     org: str
-    path: str = Field(pattern=r"^[^/](.*[^/])?$")
+    path: VaultPath
     """The KV v2 path apps read, without the mount or ``data/``, e.g. ``langsmith/chatbot-prod``."""
-    mount: str | None = None
+    mount: VaultPath | None = None
     field: str = Field(default="api_key", min_length=1)
     adopt: AdoptSettings
     lifetime: Duration | None = None
     """Lifetime of new keys; default the old key's; always capped at the org's max_service_key_expiry_days."""
-    rotate_before: Duration | None = None
+    rotate_before: PositiveDuration | None = None
     """Rotate this long before expiry; default when two thirds of the lifetime have passed."""
     grace_period: Duration = timedelta(hours=24)
     max_grace: Duration = timedelta(days=7)
+    scope: Literal["organization"] | list[str] | None = None
+    """Pins the key's scope: ``organization``, or the display names of its workspaces; default: as listed."""
+    role: NonBlank | None = None
+    """Pins the key's workspace role, by display name (``Editor``) or role id; default: as listed."""
+    org_role: NonBlank | None = None
+    """Pins an organization-scoped key's org role, by display name or role id; default: as listed."""
+
+    @field_validator("scope", mode="before")
+    @classmethod
+    def _organization_or_workspaces(cls, value: object) -> object:
+        if value is None or value == "organization":
+            return value
+        if not (isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value)):
+            raise ValueError("write organization, or a list of workspace names, e.g. [Production, Staging]")
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"workspace names must be unique; repeated: {', '.join(repeated)}")
+        return value
 
     @model_validator(mode="after")
-    def _grace_within_max(self) -> Self:
+    def _consistent(self) -> Self:
+        problems = []
         if self.max_grace < self.grace_period:
-            raise ValueError("max_grace: must not be shorter than grace_period")
+            problems.append("max_grace: must not be shorter than grace_period")
+        if self.org_role is not None and isinstance(self.scope, list):
+            problems.append("org_role: applies only to organization-scoped keys")
         if self.lifetime is not None and self.lifetime < timedelta(days=1):
-            raise ValueError("lifetime: must be at least 1d")
+            problems.append("lifetime: must be at least 1d")
+        elif self.lifetime is not None and self.lifetime > MAX_LIFETIME:
+            problems.append(f"lifetime: must be at most {MAX_LIFETIME.days}d")
+        elif self.lifetime is not None:
+            problems += timing_problems(
+                lifetime=self.lifetime,
+                rotate_before=self.rotate_before,
+                grace_period=self.grace_period,
+                max_grace=self.max_grace,
+            )
+        lines = (problem.partition(": ") for problem in problems)
+        _refuse("ManagedSecretSettings", [((field,), message) for field, _, message in lines])
         return self
 
 
@@ -421,22 +518,35 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _managed_secrets_resolvable(self) -> Self:
+        """Every problem across fields at once; pydantic runs this only when each field on its own is valid."""
+        problems: list[_Problem] = []
         orgs = {org.name: org for org in self.orgs}
         for index, secret in enumerate(self.managed):
             org = orgs.get(secret.org)
             if org is None:
-                raise ValueError(f"managed[{index}].org: no org named {secret.org!r} (known: {', '.join(orgs)})")
-            if org.organization_id is None:
-                raise ValueError(f"managed[{index}].org: org {org.name!r} needs organization_id to manage keys")
+                problems.append((("managed", index, "org"), f"no org named {secret.org!r} (known: {', '.join(orgs)})"))
+            elif org.organization_id is None:
+                problems.append((("managed", index, "org"), f"org {org.name!r} needs organization_id to manage keys"))
         names = [secret.name for secret in self.managed]
-        if len(set(names)) != len(names):
-            raise ValueError("managed: names must be unique")
-        places = [(secret.mount, secret.path) for secret in self.managed]
-        if len(set(places)) != len(places):
-            raise ValueError("managed: two secrets share one Vault path")
-        uses_vault = self.managed or any(org.api_key.vault for org in self.orgs)
-        if uses_vault and self.vault is None:
-            raise ValueError("vault: managed secrets and Vault references need vault settings (or VAULT_ADDR)")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            problems.append((("managed",), f"names must be unique; repeated: {', '.join(repeated)}"))
+        kv_mount = self.vault.kv_mount if self.vault is not None else _DEFAULT_KV_MOUNT
+        places: dict[tuple[str, str], list[str]] = {}
+        for index, secret in enumerate(self.managed):
+            places.setdefault((secret.mount or kv_mount, secret.path), []).append(f"managed[{index}]")
+        for (mount, path), entries in places.items():
+            if len(entries) > 1:
+                listed = f"{', '.join(entries[:-1])} and {entries[-1]}"
+                problems.append(
+                    (("managed",), f"{len(entries)} secrets share one Vault path ({mount}/{path}: {listed})")
+                )
+        refs = [org.api_key for org in self.orgs] + [
+            value for sink in self.alerts.sinks for value in dict(sink).values() if isinstance(value, SecretRef)
+        ]
+        if (self.managed or any(ref.vault for ref in refs)) and self.vault is None:
+            problems.append((("vault",), "managed secrets and Vault references need vault settings (or VAULT_ADDR)"))
+        _refuse("Settings", problems)
         return self
 
     def managed_secret(self, name: str) -> ManagedSecretSettings:
@@ -520,10 +630,42 @@ def load_settings(config_path: str | Path | None = None, environ: Mapping[str, s
 
 
 def _uses_vault_refs(data: dict[str, Any]) -> bool:
-    orgs = data.get("orgs")
-    return isinstance(orgs, list) and any(
-        isinstance(org, dict) and isinstance(org.get("api_key"), dict) and "vault" in org["api_key"] for org in orgs
-    )
+    """Whether a secret anywhere (an org's api_key, a sink's URL, ...) is read from Vault."""
+    return any(_mentions_vault(value) for key, value in data.items() if key != "vault")
+
+
+def _mentions_vault(value: object) -> bool:
+    if isinstance(value, dict):
+        return "vault" in value or any(_mentions_vault(v) for v in value.values())
+    return isinstance(value, list) and any(_mentions_vault(v) for v in value)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that notes each mapping key given twice, which safe_load would silently resolve to the last."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        first_lines: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue  # keys beside a merge (<<) override the merged ones on purpose
+            line = key.start_mark.line + 1
+            earlier = first_lines.get((key.tag, key.value))
+            if earlier is None:
+                first_lines[(key.tag, key.value)] = line
+            else:
+                self.duplicates.append(
+                    (
+                        line,
+                        f"line {line}: duplicate key {key.value!r} "
+                        f"(also on line {earlier}; the earlier one would be silently ignored)",
+                    )
+                )
+        return node
 
 
 def _read_yaml(path: Path) -> Any:
@@ -531,12 +673,17 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
+    loader = _UniqueKeyLoader(text)
     try:
-        data = yaml.safe_load(text)
+        data = loader.get_single_data()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise ConfigError([f"{path}: {where}not valid YAML: {getattr(error, 'problem', error)}"]) from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise ConfigError([f"{path}: {problem}" for _, problem in sorted(loader.duplicates)])
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: the top level must be a mapping with at least 'orgs'"])
     return data
@@ -556,7 +703,7 @@ def _describe(error: Any, field_names: Mapping[str, str]) -> str:
         message = "unknown field"
     elif error["type"] == "missing":
         message = "required field is missing"
-    named = _NAMED_FIELD.match(message)
+    named = _NAMED_FIELD.match(message) if error["type"] != _PROBLEM_TYPE else None
     if named:  # a model validator naming the field it is about, relative to where it runs
         loc, message = [*loc, named["field"]], named["message"]
     if field_names and loc and loc[-1] in field_names:

@@ -2,11 +2,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from rotator.settings import ConfigError, load_settings
+from rotator.settings import ConfigError, Settings, load_settings
 
 CONFIG_DIR = Path(__file__).parent.parent / "config"
 ORG_ID = "00000000-0000-4000-8000-000000000001"
+DAY = timedelta(days=1)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -246,7 +248,7 @@ def test_vault_settings_default_from_the_environment(tmp_path: Path) -> None:
             "managed[0].adopt.key_id: give exactly one of key_id or description",
         ),
         ("{name: bot, org: acme, path: p, adopt: {key_id: 1, description: x}}", "managed[0].adopt.key_id: UUID"),
-        ("{name: bot, org: acme, path: /p/, adopt: {description: b}}", "managed[0].path: String should match pattern"),
+        ("{name: bot, org: acme, path: /p/, adopt: {description: b}}", "managed[0].path: '/p/' has an empty"),
         (
             "{name: bot, org: acme, path: p, adopt: {description: b}, grace_period: 2d, max_grace: 1d}",
             "managed[0].max_grace: must not be shorter than grace_period",
@@ -351,3 +353,265 @@ def test_malformed_alert_sinks_name_the_field(tmp_path: Path, alerts: str, expec
 def test_malformed_runtime_settings_name_the_field(tmp_path: Path, section: str, expected: str) -> None:
     found = problems(tmp_path, f"orgs: [{ORG}]\n{section}\n")
     assert any(p.startswith(expected) for p in found), found
+
+
+def test_managed_secret_pins_scope_and_roles(tmp_path: Path) -> None:
+    text = MANAGED_BASE + (
+        "managed:\n"
+        "  - {name: org-wide, org: acme, path: a, adopt: {description: a}, scope: organization,\n"
+        "     role: Editor, org_role: Organization Viewer}\n"
+        "  - {name: two-workspaces, org: acme, path: b, adopt: {description: b}, scope: [Production, Staging],\n"
+        f"     role: {ORG_ID}}}\n"
+        "  - {name: unpinned, org: acme, path: c, adopt: {description: c}}\n"
+    )
+    org_wide, two_workspaces, unpinned = load_settings(write(tmp_path, text), environ={}).managed
+    assert (org_wide.scope, org_wide.role, org_wide.org_role) == ("organization", "Editor", "Organization Viewer")
+    assert (two_workspaces.scope, two_workspaces.role, two_workspaces.org_role) == (
+        ["Production", "Staging"],
+        ORG_ID,
+        None,
+    )
+    assert (unpinned.scope, unpinned.role, unpinned.org_role) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("pins", "expected"),
+    [
+        ("role: ''", "managed[0].role: must not be empty"),
+        ("org_role: ' '", "managed[0].org_role: must not be empty"),
+        ("scope: workspace", "managed[0].scope: write organization, or a list of workspace names"),
+        ("scope: []", "managed[0].scope: write organization, or a list of workspace names"),
+        ("scope: [Production, '']", "managed[0].scope: write organization, or a list of workspace names"),
+        ("scope: [Production, 7]", "managed[0].scope: write organization, or a list of workspace names"),
+        ("scope: [a, b, a]", "managed[0].scope: workspace names must be unique; repeated: a"),
+        ("scope: [Production], org_role: Organization Admin", "managed[0].org_role: applies only to organization"),
+    ],
+)
+def test_malformed_pins_name_the_field(tmp_path: Path, pins: str, expected: str) -> None:
+    found = problems(tmp_path, managed(f"{{name: bot, org: acme, path: p, adopt: {{description: b}}, {pins}}}"))
+    assert len(found) == 1, found
+    assert found[0].startswith(expected), found
+
+
+@pytest.mark.parametrize(
+    ("timing", "expected"),
+    [
+        (
+            "lifetime: 30d, grace_period: 12d, max_grace: 12d",
+            [
+                "managed[0].grace_period: 12d is not well below the 20d between one rotation and the next",
+                "managed[0].max_grace: 12d is not well below the 20d between one rotation and the next",
+            ],
+        ),
+        (
+            "lifetime: 30d, rotate_before: 20d",
+            ["managed[0].max_grace: 7d is not well below the 10d between one rotation and the next"],
+        ),
+        ("lifetime: 30d, rotate_before: 30d", ["managed[0].rotate_before: 30d is not shorter than the key lifetime"]),
+        ("lifetime: 30d, rotate_before: 0", ["managed[0].rotate_before: must be longer than 0"]),
+        ("rotate_before: 0", ["managed[0].rotate_before: must be longer than 0"]),
+        ("lifetime: 3651d", ["managed[0].lifetime: must be at most 3650d"]),
+        (
+            "lifetime: 1h, grace_period: 2d, max_grace: 1d",
+            ["managed[0].max_grace: must not be shorter than grace_period", "managed[0].lifetime: must be at least 1d"],
+        ),
+    ],
+)
+def test_timing_without_room_to_finish_is_refused(tmp_path: Path, timing: str, expected: list[str]) -> None:
+    found = problems(tmp_path, managed(f"{{name: bot, org: acme, path: p, adopt: {{description: b}}, {timing}}}"))
+    assert len(found) == len(expected), found
+    for problem, start in zip(found, expected, strict=True):
+        assert problem.startswith(start), found
+
+
+def test_timing_with_room_to_finish_loads(tmp_path: Path) -> None:
+    entry = "{name: bot, org: acme, path: p, adopt: {description: b}, lifetime: 30d, grace_period: 5d, max_grace: 10d}"
+    (secret,) = load_settings(write(tmp_path, managed(entry)), environ={}).managed
+    assert (secret.lifetime, secret.rotate_before, secret.max_grace) == (timedelta(days=30), None, timedelta(days=10))
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ("lifetime: 3000000d", "managed[0].lifetime"),
+        ("grace_period: 99999999999d", "managed[0].grace_period"),
+        ("max_grace: 99999999999999999999w", "managed[0].max_grace"),
+        ("rotate_before: 36501d", "managed[0].rotate_before"),
+        (f"rotate_before: {'9' * 5000}s", "managed[0].rotate_before"),
+    ],
+)
+def test_huge_managed_durations_are_too_long(tmp_path: Path, setting: str, field: str) -> None:
+    found = problems(tmp_path, managed(f"{{name: bot, org: acme, path: p, adopt: {{description: b}}, {setting}}}"))
+    assert f"{field}: is too long: durations are at most 36500d (100 years)" in found, found
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("poll_interval: 99999999999d", "poll_interval"),
+        ("policy: {max_age: 999999999999999s}", "policy.max_age"),
+        ("http: {timeout: 99999999999d}", "http.timeout"),
+        ("lease: {ttl: 99999999999d}", "lease.ttl"),
+        ("alerts: {renotify_interval: 99999999999d}", "alerts.renotify_interval"),
+    ],
+)
+def test_huge_durations_are_too_long(tmp_path: Path, section: str, field: str) -> None:
+    found = problems(tmp_path, f"orgs: [{ORG}]\n{section}\n")
+    assert found == [f"{field}: is too long: durations are at most 36500d (100 years)"], found
+
+
+def test_a_century_is_still_a_duration(tmp_path: Path) -> None:
+    path = write(tmp_path, f"orgs: [{ORG}]\npolicy: {{max_age: 36500d}}\n")
+    assert load_settings(path, environ={}).policy.max_age == timedelta(days=36500)
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("http: {timeout: 0}", "http.timeout"),
+        ("http: {timeout: 0s}", "http.timeout"),
+        ('vault: {address: "http://v:8200", timeout: 0}', "vault.timeout"),
+        ('vault: {address: "http://v:8200", timeout: 0m}', "vault.timeout"),
+    ],
+)
+def test_zero_timeouts_are_refused(tmp_path: Path, section: str, field: str) -> None:
+    assert problems(tmp_path, f"orgs: [{ORG}]\n{section}\n") == [f"{field}: must be longer than 0"]
+
+
+def test_zero_retry_time_means_no_retries(tmp_path: Path) -> None:
+    path = write(tmp_path, f"orgs: [{ORG}]\nhttp: {{max_retry_time: 0}}\n")
+    assert load_settings(path, environ={}).http.max_retry_time == timedelta(0)
+
+
+def test_negative_durations_given_directly_are_refused() -> None:
+    with pytest.raises(ValidationError, match="must not be negative"):
+        Settings.model_validate({"orgs": [{"name": "a", "organization_id": ORG_ID}], "http": {"timeout": -DAY}})
+
+
+BAD_PATHS = ["a//b", "a/../b", "./a", "a/.", "..", ".", "/a", "a/", "", "a b", " a", "a\\tb", "a\\x01b", "a\\x7fb"]
+VAULT_PLACES = {
+    "managed[0].path": lambda bad: managed(f"{{name: b, org: acme, path: {bad}, adopt: {{description: b}}}}"),
+    "managed[0].mount": lambda bad: managed(
+        f"{{name: b, org: acme, path: p, mount: {bad}, adopt: {{description: b}}}}"
+    ),
+    "vault.kv_mount": lambda bad: f"orgs: [{ORG}]\nvault: {{address: 'http://v:8200', kv_mount: {bad}}}\n",
+    "vault.state_prefix": lambda bad: f"orgs: [{ORG}]\nvault: {{address: 'http://v:8200', state_prefix: {bad}}}\n",
+    "vault.auth.kubernetes.mount": lambda bad: (
+        f"orgs: [{ORG}]\nvault: {{address: 'http://v:8200', auth: {{method: kubernetes, role: r, mount: {bad}}}}}\n"
+    ),
+    "orgs[0].api_key.vault.path": lambda bad: (
+        f"orgs: [{{name: a, organization_id: {ORG_ID}, api_key: {{vault: {{path: {bad}}}}}}}]\n"
+        "vault: {address: 'http://v:8200'}\n"
+    ),
+    "orgs[0].api_key.vault.mount": lambda bad: (
+        f"orgs: [{{name: a, organization_id: {ORG_ID}, api_key: {{vault: {{path: p, mount: {bad}}}}}}}]\n"
+        "vault: {address: 'http://v:8200'}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_PATHS)
+@pytest.mark.parametrize("field", VAULT_PLACES)
+def test_malformed_vault_paths_name_the_field(tmp_path: Path, field: str, bad: str) -> None:
+    found = problems(tmp_path, VAULT_PLACES[field](f'"{bad}"'))
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{field}: "), found
+
+
+def test_nested_vault_paths_and_mounts_load(tmp_path: Path) -> None:
+    text = (
+        f"orgs: [{{name: acme, organization_id: {ORG_ID}, api_key: {{vault: {{path: admin/acme, mount: kv/ops}}}}}}]\n"
+        "vault: {address: 'http://v:8200', kv_mount: kv/team-a, state_prefix: rotator/state.v2}\n"
+        "managed: [{name: b, org: acme, path: apps/chat-bot.prod/key, mount: kv/apps, adopt: {description: b}}]\n"
+    )
+    settings = load_settings(write(tmp_path, text), environ={})
+    assert settings.vault is not None
+    assert (settings.vault.kv_mount, settings.vault.state_prefix) == ("kv/team-a", "rotator/state.v2")
+    assert (settings.managed[0].mount, settings.managed[0].path) == ("kv/apps", "apps/chat-bot.prod/key")
+
+
+def test_one_vault_place_written_two_ways_is_refused(tmp_path: Path) -> None:
+    text = MANAGED_BASE + (
+        "managed:\n"
+        "  - {name: a, org: acme, path: apps/x, mount: secret, adopt: {description: a}}\n"
+        "  - {name: b, org: acme, path: apps/x, mount: other, adopt: {description: b}}\n"
+        "  - {name: c, org: acme, path: apps/x, adopt: {description: c}}\n"
+    )
+    assert problems(tmp_path, text) == [
+        "managed: 2 secrets share one Vault path (secret/apps/x: managed[0] and managed[2])"
+    ]
+
+
+def test_same_path_on_other_mounts_is_allowed(tmp_path: Path) -> None:
+    text = MANAGED_BASE.replace('8200"}', '8200", kv_mount: kv}') + (
+        "managed:\n"
+        "  - {name: a, org: acme, path: apps/x, mount: secret, adopt: {description: a}}\n"
+        "  - {name: b, org: acme, path: apps/x, adopt: {description: b}}\n"
+    )
+    assert [s.mount for s in load_settings(write(tmp_path, text), environ={}).managed] == ["secret", None]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            f"orgs: [{ORG}]\nmanaged: []\npolicy: {{}}\nmanaged: []\n",
+            ["line 4: duplicate key 'managed' (also on line 2; the earlier one would be silently ignored)"],
+        ),
+        (
+            f"orgs:\n  - name: a\n    organization_id: {ORG_ID}\n    name: b\n",
+            ["line 4: duplicate key 'name' (also on line 2; the earlier one would be silently ignored)"],
+        ),
+        (
+            f"orgs: [{ORG}]\npolicy: {{warn_before: 1d, 'warn_before': 2d}}\nhttp: {{timeout: 1s, timeout: 2s}}\n",
+            [
+                "line 2: duplicate key 'warn_before' (also on line 2; the earlier one would be silently ignored)",
+                "line 3: duplicate key 'timeout' (also on line 3; the earlier one would be silently ignored)",
+            ],
+        ),
+    ],
+)
+def test_duplicate_yaml_keys_are_refused(tmp_path: Path, text: str, expected: list[str]) -> None:
+    assert problems(tmp_path, text) == [f"{tmp_path / 'rotator.yaml'}: {line}" for line in expected]
+
+
+def test_yaml_merge_keys_may_override_what_they_merge(tmp_path: Path) -> None:
+    text = f"orgs:\n  - &acme {{name: a, organization_id: {ORG_ID}}}\n  - {{<<: *acme, name: b}}\n"
+    assert [org.name for org in load_settings(write(tmp_path, text), environ={}).orgs] == ["a", "b"]
+
+
+def test_every_cross_field_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = MANAGED_BASE + (
+        "managed:\n"
+        "  - {name: a, org: nope, path: apps/a, adopt: {description: a}}\n"
+        "  - {name: a, org: team, path: apps/b, adopt: {description: b}}\n"
+        "  - {name: c, org: acme, path: apps/b, mount: secret, adopt: {description: c}}\n"
+    )
+    assert problems(tmp_path, text) == [
+        "managed[0].org: no org named 'nope' (known: acme, team)",
+        "managed[1].org: org 'team' needs organization_id to manage keys",
+        "managed: names must be unique; repeated: a",
+        "managed: 2 secrets share one Vault path (secret/apps/b: managed[1] and managed[2])",
+    ]
+
+
+def test_cross_field_problems_raise_from_model_validate_with_their_fields() -> None:
+    config = {
+        "orgs": [{"name": "acme", "organization_id": ORG_ID}],
+        "managed": [{"name": "a", "org": "nope", "path": "p", "adopt": {"description": "a"}}],
+    }
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate(config)
+    assert [(e["loc"], e["msg"]) for e in caught.value.errors()] == [
+        (("managed", 0, "org"), "no org named 'nope' (known: acme)"),
+        (("vault",), "managed secrets and Vault references need vault settings (or VAULT_ADDR)"),
+    ]
+
+
+def test_a_sink_secret_in_vault_takes_vault_settings_from_the_environment(tmp_path: Path) -> None:
+    text = f"orgs: [{ORG}]\nalerts: {{sinks: [{{type: slack, webhook_url: {{vault: {{path: hooks/slack}}}}}}]}}\n"
+    settings = load_settings(write(tmp_path, text), environ={"VAULT_ADDR": "https://vault.example:8200"})
+    assert settings.vault is not None
+    assert settings.vault.address == "https://vault.example:8200"
+    found = problems(tmp_path, text)
+    assert found == ["vault.address: required field is missing"], found
