@@ -24,7 +24,7 @@ from rotator.metrics import Metrics, push_metrics
 from rotator.observability import LogFormat, configure_logging, redact_text
 from rotator.report.check_output import render_table, report_to_json, table_console
 from rotator.report.cycle_output import render_outcomes
-from rotator.settings import ConfigError, load_settings
+from rotator.settings import ConfigError, ManagedSecretSettings, load_settings
 
 
 @dataclass(frozen=True)
@@ -120,16 +120,56 @@ def run(options: GlobalOptions, listen: str | None) -> None:
 @cli.command()
 @click.argument("name")
 @_DRY_RUN
+@click.option(
+    "--revoke-old",
+    is_flag=True,
+    help="Leak response: make a new key now, store it in Vault, then delete every older key of NAME at once "
+    "(the current one and any still in its grace period), without waiting for consumers.",
+)
 @click.pass_obj
-def rotate(options: GlobalOptions, name: str, dry_run: bool) -> None:
-    """Rotate the managed secret NAME now, past its due time and any backoff."""
+def rotate(options: GlobalOptions, name: str, dry_run: bool, revoke_old: bool) -> None:
+    """Rotate the managed secret NAME now, past its due time and any backoff.
+
+    While an old key of NAME still waits out its grace period, this refuses (exit 2) and says what is
+    pending; answer a leaked key with --revoke-old.
+    """
     runtime = _runtime_or_exit(options.config, os.environ)
+    secret = _managed_or_exit(runtime, name)
     try:
-        secret = runtime.settings.managed_secret(name)
-    except ConfigError as error:
-        _exit_config_error(error)
+        outcome = runtime.run_secret(secret, dry_run=dry_run, force=True, revoke_old=revoke_old)
+    finally:
+        runtime.close()
+    render_outcomes([outcome], table_console())
+    sys.exit(int(ExitCode.OK if outcome.ok else ExitCode.CRITICAL))
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--secret-stdin",
+    is_flag=True,
+    help="Read the adopted key's secret from standard input (one line). Required: a secret never goes on "
+    "the command line, where ps and shell history would show it.",
+)
+@_DRY_RUN
+@click.pass_obj
+def adopt(options: GlobalOptions, name: str, secret_stdin: bool, dry_run: bool) -> None:
+    """Store the existing secret of NAME's adopted key in Vault, so adoption needs no new key.
+
+    The secret must authenticate and be the key that managed[].adopt names (its short_key must match).
+    Exits 0 when stored, 2 when refused.
+    """
+    if not secret_stdin:
+        raise click.UsageError("give --secret-stdin and pipe the secret in", ctx=click.get_current_context())
+    runtime = _runtime_or_exit(options.config, os.environ)
+    secret = _managed_or_exit(runtime, name)
+    value = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not value or any(char.isspace() or not char.isprintable() for char in value):
+        runtime.close()
+        click.echo("adopt: standard input must hold the key's secret on one line, without spaces", err=True)
+        sys.exit(int(ExitCode.UNKNOWN))
     try:
-        outcome = runtime.run_secret(secret, dry_run=dry_run, force=True)
+        outcome = runtime.import_secret(secret, value, dry_run=dry_run)
     finally:
         runtime.close()
     render_outcomes([outcome], table_console())
@@ -142,6 +182,14 @@ def demo() -> None:
     from rotator.demo import run_demo
 
     run_demo(table_console())
+
+
+def _managed_or_exit(runtime: Runtime, name: str) -> ManagedSecretSettings:
+    try:
+        return runtime.settings.managed_secret(name)
+    except ConfigError as error:
+        runtime.close()
+        _exit_config_error(error)
 
 
 def _cycle_exit_code(all_ok: bool, report: CheckReport) -> int:

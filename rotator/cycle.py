@@ -19,9 +19,9 @@ from rotator.domain.alerts import SentRecord, plan_notifications
 from rotator.domain.check import CheckReport, build_check_report
 from rotator.domain.conditions import conditions_after_cycle
 from rotator.domain.journal import JournalError
+from rotator.domain.keys import ApiKey
 from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import ExpiryStatus
-from rotator.domain.rotation import Phase, ReplacementSpec
 from rotator.inventory import ClientFactory, client_factory_for, take_inventory
 from rotator.langsmith import LangSmithClient
 from rotator.metrics import Metrics
@@ -182,33 +182,52 @@ class Runtime:
         shows a few characters of a key in its short_key); none when that does not single one out."""
         found: dict[str, str] = {}
         for org, secret in self.admin_keys.items():
-            matches = [
-                row.key.id
-                for row in report.rows
-                if row.org == org and len(prefix := row.key.short_key.rstrip(".")) >= 10 and secret.startswith(prefix)
-            ]
+            matches = [row.key.id for row in report.rows if row.org == org and _is_secret_of(secret, row.key)]
             if len(matches) == 1:
                 found[org] = matches[0]
         return found
 
-    def run_secret(self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool) -> Outcome:
-        """One managed secret, if this process may rotate now: it holds the lease and is inside the window."""
-        blocked = None if dry_run else self._why_not_rotating()
-        outcome = self._blocked(secret, *blocked) if blocked else self._run_saga(secret, dry_run=dry_run, force=force)
+    def run_secret(
+        self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool, revoke_old: bool = False
+    ) -> Outcome:
+        """One managed secret, if this process may rotate now: it holds the lease and is inside the window.
+
+        A dry run asks the same questions without taking the lease, and says what a real run would do."""
+        blocked = self._why_not_rotating(dry_run=dry_run)
+        if blocked:
+            outcome = self._blocked(secret, *blocked)
+        else:
+            outcome = self._run_saga(secret, lambda saga: saga.run(force=force, revoke_old=revoke_old), dry_run)
         log.info("rotation.outcome", managed=outcome.name, result=outcome.result.value, message=outcome.message)
         return outcome
+
+    def import_secret(self, secret: ManagedSecretSettings, value: str, *, dry_run: bool) -> Outcome:
+        """`rotator adopt NAME --secret-stdin`: store the managed key's existing secret in Vault."""
+        blocked = self._why_not_rotating(dry_run=dry_run)
+        if blocked:
+            return self._blocked(secret, *blocked)
+        return self._run_saga(secret, lambda saga: saga.import_secret(value), dry_run)
 
     def release(self) -> None:
         if self.lease is not None:
             self.lease.release()
 
-    def _why_not_rotating(self) -> tuple[Result, str] | None:
+    def _why_not_rotating(self, *, dry_run: bool) -> tuple[Result, str] | None:
+        would = "a real run now would skip: " if dry_run else ""
         if self.stopping.is_set():
             return Result.SKIPPED, "shutting down"
         window = self.settings.rotation_window
         if window is not None and not window.to_window().contains(self.now()):
-            return Result.SKIPPED, "outside the rotation window: monitoring only"
-        if self.lease is not None and not self._holds_lease():
+            return Result.SKIPPED, f"{would}outside the rotation window: monitoring only"
+        if self.lease is None:
+            return None
+        if dry_run:
+            try:
+                holder = self.lease.other_holder()
+            except (VaultError, ValueError, KeyError) as error:
+                return Result.FAILED, f"a real run now could not take the rotation lease: {redact_text(str(error))}"
+            return None if holder is None else (Result.STANDBY, f"{would}another process ({holder}) holds the lease")
+        if not self._holds_lease():
             if self.lease.last_error is not None:
                 # Not another holder: Vault is sealed, down or refusing us, which an operator must hear.
                 return Result.FAILED, f"cannot take the rotation lease: {redact_text(self.lease.last_error)}"
@@ -223,9 +242,8 @@ class Runtime:
         except (VaultError, JournalError, ConfigError) as error:
             log.warning("rotation.journal_unreadable", managed=secret.name, error=redact_text(str(error)))
             return Outcome(secret.name, result, message)
-        rotation = state.rotation
-        retiring = rotation.old_key_id if rotation is not None and rotation.phase is Phase.PROMOTED else None
-        return Outcome(secret.name, result, message, key_id=state.current_key_id, retiring_key_id=retiring)
+        retiring = tuple(old.key_id for old in state.retiring)
+        return Outcome(secret.name, result, message, key_id=state.current_key_id, retiring_key_ids=retiring)
 
     def _guard(self) -> None:
         if self.stopping.is_set():
@@ -239,7 +257,9 @@ class Runtime:
         which has no renewal job, goes on rather than stopping."""
         return self.lease is None or self.lease.held or self.lease.try_acquire()
 
-    def _run_saga(self, secret: ManagedSecretSettings, *, dry_run: bool, force: bool) -> Outcome:
+    def _run_saga(
+        self, secret: ManagedSecretSettings, step: Callable[[RotationSaga], Outcome], dry_run: bool
+    ) -> Outcome:
         org = self.settings.org_named(secret.org)
         try:
             kv = self.kv(secret.mount)
@@ -256,21 +276,27 @@ class Runtime:
                     now=self.now,
                     dry_run=dry_run,
                     guard=self._guard,
+                    own_admin_key=self._own_admin_key(org),
                 )
-                return saga.run(force=force)
+                return step(saga)
         except Exception as error:  # one secret's bug must not stop the others
             log.exception("rotation.crashed", managed=secret.name)
             return Outcome(
                 secret.name, Result.FAILED, f"internal error: {type(error).__name__}: {redact_text(str(error))}"
             )
 
+    def _own_admin_key(self, org: OrgSettings) -> Callable[[ApiKey], str | None]:
+        """Whether a key is the org's admin key held where the rotator cannot replace it (env or file)."""
+        secret = self.admin_keys[org.name]
+        source = None if org.api_key.vault is not None else _describe_source(org.api_key)
+        return lambda key: source if source is not None and _is_secret_of(secret, key) else None
+
     def _state_prefix(self) -> str:
         assert self.settings.vault is not None
         return self.settings.vault.state_prefix
 
-    def _verifier(self, org: OrgSettings) -> Callable[[str, ReplacementSpec], LangSmithClient]:
-        def build(secret: str, spec: ReplacementSpec) -> LangSmithClient:
-            workspace = spec.workspace_ids[0] if spec.workspace_ids else None
+    def _verifier(self, org: OrgSettings) -> Callable[[str, str | None], LangSmithClient]:
+        def build(secret: str, workspace: str | None) -> LangSmithClient:
             scoped = org.model_copy(update={"workspace_id": workspace})
             return self.build_client(scoped, secret)
 
@@ -302,6 +328,12 @@ class Runtime:
             ok=result.ok and not result.report.failed_orgs,
         )
         self.metrics.lease_held.set(1 if self.lease is not None and self.lease.held else 0)
+
+
+def _is_secret_of(secret: str, key: ApiKey) -> bool:
+    """Whether ``secret`` is ``key``'s: LangSmith shows a key's first characters as its short_key."""
+    prefix = key.short_key.rstrip(".")
+    return len(prefix) >= 10 and secret.startswith(prefix)
 
 
 def _describe_source(ref: SecretRef) -> str:

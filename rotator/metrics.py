@@ -164,7 +164,7 @@ class Metrics:
         """``outcomes`` pairs each managed secret's org with its outcome."""
         outcomes = list(outcomes)
         managed = {(org, outcome.key_id): outcome.name for org, outcome in outcomes if outcome.key_id}
-        retiring = [(org, outcome.retiring_key_id) for org, outcome in outcomes if outcome.retiring_key_id]
+        retiring = [(org, key_id) for org, outcome in outcomes for key_id in outcome.retiring_key_ids]
         self.keys.update(report, managed, retiring)
         self.cycle_duration.observe(seconds)
         failed = {inventory.org for inventory in report.failed_orgs}

@@ -2,11 +2,13 @@
 
 Each step is journaled in Vault before the next one runs (see ``rotator.domain.rotation.Phase``):
 
-    intent ─► create ─► created ─► verify ─► write target (CAS) + read back ─► promoted ─► grace ─► delete old
+    intent ─► create ─► created ─► verify ─► write target (CAS) + read back ─► promoted
+                                                                   the old key: retiring ─► grace ─► delete
 
 The new key is verified before it is written, so a key that fails verification never replaces a good one
 (I1); the old key is deleted only once its replacement is in Vault, verified, and the grace period is over
-(I2). Every run first resumes whatever a crash left: a key created but never stored is deleted, one stored
+(I2). Old keys wait apart from the rotation in flight, so a grace period never delays the next rotation.
+Every run first resumes whatever a crash left: a key created but never stored is deleted, one stored
 but not journaled is promoted (I3). Each step is idempotent, and the journal's check-and-set makes a second
 actor lose cleanly (I4).
 """
@@ -16,14 +18,14 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
 
 from rotator import __version__
-from rotator.domain.journal import HISTORY_LIMIT, JournalError, Rotation, SecretState
+from rotator.domain.journal import HISTORY_LIMIT, Fingerprint, JournalError, Retiring, Rotation, SecretState
 from rotator.domain.keys import AccessScope, ApiKey, CreatedKey
 from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import rotation_due_at
@@ -31,25 +33,32 @@ from rotator.domain.rotation import (
     AdoptBy,
     AdoptionError,
     DeleteOld,
+    DeletionDecision,
     HoldStillInUse,
     Phase,
+    Pins,
     PlanError,
     ReplacementSpec,
     WaitForGrace,
     backoff_after,
     deletion_decision,
+    expiry_cap_days,
     find_adoptable,
     find_orphans,
     mismatches,
     plan_replacement,
+    resolve_role,
     unfingerprinted_suspects,
+    workspace_ids_for,
 )
+from rotator.domain.timing import timing_problems
 from rotator.failpoints import failpoint
 from rotator.langsmith import CreateOutcomeUnknownError, LangSmithClient, LangSmithError, LangSmithNotFoundError
 from rotator.observability import redact_text
 from rotator.settings import ManagedSecretSettings, OrgSettings
 from rotator.vault import (
     CasConflictError,
+    JsonValue,
     KvStore,
     SecretVersion,
     VaultAuthError,
@@ -67,9 +76,12 @@ __all__ = ["MustStop", "Outcome", "Result", "RotationSaga", "SagaFailure"]  # Ou
 log = structlog.get_logger(__name__)
 
 VERIFY_ATTEMPTS = 3
+# An adopted original missing from this many listings is taken to be gone, and deleted by id (a stale read
+# leaves a key out once, not run after run).
+UNLISTED_RUNS_TO_DELETE = 3
 VERIFY_FIRST_WAIT_SECONDS = 1.0
-VerifierFactory = Callable[[str, ReplacementSpec], LangSmithClient]
-"""Builds a client that authenticates with a new key's secret, scoped like that key."""
+VerifierFactory = Callable[[str, str | None], LangSmithClient]
+"""Builds a client that authenticates with a key's secret, in the given workspace (None: org-wide)."""
 
 
 class SagaFailure(Exception):
@@ -103,6 +115,19 @@ class _WriteRefused(Exception):
         self.error = error
 
 
+_PRECEDENCE = (
+    Result.FAILED,
+    Result.REFUSED,
+    Result.HELD,
+    Result.ROTATED,
+    Result.ADOPTED,
+    Result.COMPLETED,
+    Result.PLANNED,
+    Result.WAITING,
+    Result.IDLE,
+)
+
+
 class RotationSaga:
     """Runs one managed secret forward by as many steps as are due now."""
 
@@ -120,6 +145,7 @@ class RotationSaga:
         dry_run: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         guard: Callable[[], None] = lambda: None,
+        own_admin_key: Callable[[ApiKey], str | None] = lambda key: None,
     ) -> None:
         self.secret = secret
         self.org = org
@@ -134,15 +160,27 @@ class RotationSaga:
         self.guard = guard
         """Raises when this process may no longer change keys (lease lost, shutting down). Checked before each
         LangSmith create or delete and each write of the target path; journal writes rely on check-and-set."""
+        self.own_admin_key = own_admin_key
+        """Where the rotator's own admin key comes from, if ``key`` is it and that source cannot be rotated."""
         self._version = 0
-        self._current_key_id: str | None = None
+        self._state = SecretState()
         self._promoted = False
-        self._retiring: str | None = None
+        self._held: str | None = None
+        self._notes: list[tuple[Result, str]] = []
         self._log = log.bind(managed=secret.name, org=org.name)
 
-    def run(self, *, force: bool = False) -> Outcome:
+    def run(self, *, force: bool = False, revoke_old: bool = False) -> Outcome:
+        """One run; ``force`` rotates past the due time and any backoff, ``revoke_old`` also deletes every
+        older key of the secret as soon as the new one is in Vault (a leak response)."""
+        return self._guarded(lambda: self._run(force=force or revoke_old, revoke_old=revoke_old))
+
+    def import_secret(self, secret_value: str) -> Outcome:
+        """Adopt the managed key with its existing secret, stored in Vault as it is: no new key is made."""
+        return self._guarded(lambda: self._import(secret_value))
+
+    def _guarded(self, step: Callable[[], Outcome]) -> Outcome:
         try:
-            return self._run(force)
+            return step()
         except _LostRace:
             return self._outcome(Result.SKIPPED, "another rotator wrote this secret's journal first; it carries on")
         except MustStop as stop:
@@ -153,23 +191,39 @@ class RotationSaga:
             self._log.error("rotation.failed", error=message)
             return self._outcome(Result.FAILED, message)
 
-    def _run(self, force: bool) -> Outcome:
-        state, self._version = self.journal.load(self.secret.name)
-        self._current_key_id = state.current_key_id
+    def _run(self, *, force: bool, revoke_old: bool) -> Outcome:
+        state = self._load()
         keys = self.admin.list_org_service_keys()
         if state.rotation is not None:
-            state, outcome = self._resume(state, state.rotation, keys)
-            if outcome is not None:
-                return outcome
+            state = self._resume(state, state.rotation, keys)
+        state = self._sweep_lost_creates(state, keys)
         if state.current_key_id is None:
             state = self._adopt(state, keys)
         current = _by_id(keys, state.current_key_id)
         if current is None:
             raise SagaFailure(
-                f"the managed key {state.current_key_id} is gone from LangSmith (deleted by hand?): Vault holds a "
-                "key that no longer authenticates; create a key by hand, store it, and adopt it by key_id"
+                f"the managed key {state.current_key_id} is gone from LangSmith (deleted by hand?), or this listing "
+                "left it out: if it is gone, Vault holds a key that no longer authenticates; create a key by hand, "
+                "store it, and adopt it"
+            )
+        source = self.own_admin_key(current)
+        if source is not None:
+            raise SagaFailure(
+                f"key {current.short_key} is the rotator's own admin key for org {self.org.name} ({source}): "
+                "rotating it would delete the rotator's own credential; give the rotator a key of its own"
             )
         target = self.kv.read(self.secret.path)
+        if revoke_old:
+            state = self._retire(state, keys, revoke=True)
+            return self._rotate(state, current, target, revoke_old=True)
+        state = self._retire(state, keys)
+        if force and state.retiring:
+            pending = ", ".join(old.key_id for old in state.retiring)
+            return self._outcome(
+                Result.REFUSED,
+                f"old key(s) {pending} still wait to be deleted; a rotation now would add another: use "
+                f"`rotator rotate {self.secret.name} --revoke-old` to delete them at once (a leak), or wait",
+            )
         due_at = self._due_at(current, target)
         now = self.now()
         if not force and due_at > now:
@@ -183,15 +237,18 @@ class RotationSaga:
 
     # ── adoption and due time ────────────────────────────────────────────────────────────────────────────
 
-    def _adopt(self, state: SecretState, keys: Sequence[ApiKey]) -> SecretState:
+    def _adoptable(self, keys: Sequence[ApiKey]) -> ApiKey:
         adopt = AdoptBy(
             key_id=str(self.secret.adopt.key_id) if self.secret.adopt.key_id else None,
             description=self.secret.adopt.description,
         )
         try:
-            key = find_adoptable(keys, adopt)
+            return find_adoptable(keys, adopt)
         except AdoptionError as error:
             raise SagaFailure(f"cannot adopt: {error}") from None
+
+    def _adopt(self, state: SecretState, keys: Sequence[ApiKey]) -> SecretState:
+        key = self._adoptable(keys)
         target = self.kv.read(self.secret.path)
         stored_id = target.data.get("key_id") if target else None
         if stored_id is not None and stored_id != key.id:
@@ -202,26 +259,99 @@ class RotationSaga:
         self._log.info("rotation.adopted", key_id=key.id, short_key=key.short_key, in_vault=target is not None)
         return self._save(state.advance(current_key_id=key.id))
 
+    def _in_vault(self, target: SecretVersion | None) -> bool:
+        return target is not None and self.secret.field in target.data
+
     def _due_at(self, current: ApiKey, target: SecretVersion | None) -> datetime:
-        if target is None or self.secret.field not in target.data:
+        if not self._in_vault(target):
             return self.now()  # nothing in Vault yet: apps need a key there now
         return rotation_due_at(current, rotate_before=self.secret.rotate_before, max_age=self.max_age)
 
+    def _import(self, secret_value: str) -> Outcome:
+        state = self._load()
+        if state.rotation is not None or state.retiring:
+            raise SagaFailure("a rotation of this secret is under way; import a secret only into an idle one")
+        keys = self.admin.list_org_service_keys()
+        key = _by_id(keys, state.current_key_id) if state.current_key_id else self._adoptable(keys)
+        if key is None:
+            raise SagaFailure(f"the managed key {state.current_key_id} is not in LangSmith's listing")
+        target = self.kv.read(self.secret.path)
+        if self._in_vault(target):
+            assert target is not None
+            raise SagaFailure(
+                f"{self._target_name()} already holds a key ({target.data.get('key_id', 'unnamed')}); nothing to import"
+            )
+        prefix = key.short_key.rstrip(".")
+        if len(prefix) < len("lsv2_sk_") + 2 or not secret_value.startswith(prefix):
+            raise SagaFailure(f"the secret given is not key {key.short_key} (its prefix does not match)")
+        problem = self._authenticates(secret_value, key)
+        if problem is not None:
+            raise SagaFailure(f"the secret given for key {key.short_key} {problem}")
+        if self.dry_run:
+            return self._outcome(Result.PLANNED, f"would store key {key.short_key} in {self._target_name()}")
+        self.guard()
+        version = self.kv.write(
+            self.secret.path, self._target_data(secret_value, key), cas=target.version if target else 0
+        )
+        self._save(state.advance(current_key_id=key.id))
+        self._log.info("rotation.imported", key_id=key.id, path=self._target_name(), version=version)
+        return self._outcome(Result.ADOPTED, f"key {key.short_key} stored in {self._target_name()} (version {version})")
+
     # ── the forward path ─────────────────────────────────────────────────────────────────────────────────
 
-    def _rotate(self, state: SecretState, current: ApiKey, target: SecretVersion | None) -> Outcome:
-        try:
-            spec = plan_replacement(
-                current,
-                self.admin.list_workspaces(),
-                lifetime=self.secret.lifetime,
-                max_expiry_days=self.admin.org_info().max_service_key_expiry_days,
-                now=self.now(),
+    def _plan(self, current: ApiKey) -> ReplacementSpec:
+        scope = self.secret.scope
+        pins = Pins(
+            scope=None
+            if scope is None
+            else AccessScope.ORGANIZATION
+            if scope == "organization"
+            else AccessScope.WORKSPACE,
+            workspace_names=tuple(scope) if isinstance(scope, list) else None,
+            lifetime=self.secret.lifetime,
+        )
+        if self.secret.role is not None or self.secret.org_role is not None:
+            roles = self.admin.list_roles()
+            pins = replace(
+                pins,
+                role_id=resolve_role(self.secret.role, roles, AccessScope.WORKSPACE, "role"),
+                org_role_id=resolve_role(self.secret.org_role, roles, AccessScope.ORGANIZATION, "org_role"),
             )
+        spec = plan_replacement(
+            current,
+            self.admin.list_workspaces() if pins.scope is not AccessScope.ORGANIZATION else (),
+            pins=pins,
+            max_expiry_days=expiry_cap_days(self.admin.org_info()),
+            now=self.now(),
+        )
+        lifetime = (
+            None
+            if current.expires_at is None or current.created_at is None
+            else current.expires_at - current.created_at
+        )
+        if self.secret.lifetime is None and lifetime is not None:
+            problems = timing_problems(
+                lifetime=lifetime,
+                rotate_before=self.secret.rotate_before,
+                grace_period=self.secret.grace_period,
+                max_grace=self.secret.max_grace,
+            )
+            if problems:
+                raise PlanError(f"with the key's own lifetime, managed[].{problems[0]}")
+        return spec
+
+    def _rotate(
+        self, state: SecretState, current: ApiKey, target: SecretVersion | None, *, revoke_old: bool = False
+    ) -> Outcome:
+        try:
+            spec = self._plan(current)
         except PlanError as error:
             return self._fail(state, f"cannot plan the replacement: {error}")
+        adopted_original = not self._in_vault(target)
         if self.dry_run:
-            return self._outcome(Result.PLANNED, f"would rotate {current.short_key}: {_describe(spec)}")
+            return self._outcome(Result.PLANNED, _describe(current, spec, adopted_original, revoke_old))
+        if spec.unlisted:
+            self._log.warning("rotation.fields_from_config", fields=list(spec.unlisted))
         rotation = Rotation(
             id=str(uuid.uuid4()),
             phase=Phase.INTENT,
@@ -229,6 +359,8 @@ class RotationSaga:
             old_key_id=current.id,
             spec=spec,
             target_version=target.version if target else 0,
+            revoke_old=revoke_old,
+            adopted_original=adopted_original,
         )
         state = self._save(state.advance(rotation=rotation))
         failpoint("after_intent")
@@ -240,7 +372,7 @@ class RotationSaga:
         except LangSmithError as error:
             return self._fail(state.advance(rotation=None), f"create refused: {error}")
         rotation = _with(rotation, phase=Phase.CREATED, new_key_id=created.key.id, new_short_key=created.key.short_key)
-        state = self._save(state.advance(rotation=rotation))
+        state = self._save_owning(state.advance(rotation=rotation), created.key.id)
         failpoint("after_create")
         self._log.info("rotation.created", new_key_id=created.key.id, short_key=created.key.short_key)
         problem = self._verify(created, spec)
@@ -248,6 +380,9 @@ class RotationSaga:
             self._delete_key(created.key.id, "it failed verification")
             return self._fail(state.advance(rotation=None), f"the new key failed verification: {problem}")
         failpoint("after_verify")
+        # Claim the journal again just before the write: a second actor recovering this rotation meanwhile
+        # has claimed it first (and this run stops), or finds this claim and stops before deleting anything.
+        state = self._save_owning(state, created.key.id)
         try:
             stored_version = self._store(created, rotation)
         except CasConflictError:
@@ -262,9 +397,18 @@ class RotationSaga:
             # The write may or may not have landed: keep the journal at "created" for the next run to check.
             return self._fail(state, f"storing the new key failed; the next run finishes or undoes it: {error}")
         failpoint("after_vault_write")
-        state = self._promote(state, rotation, stored_version)
+        state = self._promote(state, rotation)
         failpoint("after_promote")
-        return self._continue_grace(state)
+        new = created.key.short_key or created.key.id
+        self._note(Result.IDLE, f"{new} is in {self._target_name()} (version {stored_version})")
+        if adopted_original:
+            self._note(
+                Result.IDLE,
+                f"the adopted key {current.short_key} was never in Vault: it is kept until LangSmith shows its "
+                "consumers stopped using it",
+            )
+        self._retire(state, self.admin.list_org_service_keys(), revoke=revoke_old)
+        return self._outcome(Result.IDLE, "")
 
     def _create(self, spec: ReplacementSpec) -> CreatedKey:
         self.guard()
@@ -276,40 +420,60 @@ class RotationSaga:
             org_role_id=spec.org_role_id,
         )
 
-    def _verify(self, created: CreatedKey, spec: ReplacementSpec) -> str | None:
-        """None when the new key authenticates and is listed as planned; else what is wrong."""
+    def _authenticates(self, secret: str, key: ApiKey) -> str | None:
+        """None when ``secret`` authenticates as a key scoped like ``key``; else what went wrong."""
+        workspace = None
+        if key.access_scope is not AccessScope.ORGANIZATION and key.workspace_names:
+            try:
+                workspace = workspace_ids_for(key.workspace_names[:1], self.admin.list_workspaces())[0]
+            except PlanError as error:
+                return f"cannot be checked: {error}"
+        return self._auth_problem(secret, workspace)
+
+    def _auth_problem(self, secret: str, workspace: str | None) -> str | None:
         wait = VERIFY_FIRST_WAIT_SECONDS
         for attempt in range(1, VERIFY_ATTEMPTS + 1):
             try:
-                with self.verifier(created.secret, spec) as client:
-                    if spec.access_scope is AccessScope.ORGANIZATION:
+                with self.verifier(secret, workspace) as client:
+                    if workspace is None:
                         client.org_info()
                     else:
                         client.current_workspace()
-                break
+                return None
             except LangSmithError as error:
                 if attempt == VERIFY_ATTEMPTS:
-                    return f"it does not authenticate: {error}"
+                    return f"does not authenticate: {error}"
                 self.sleep(wait)  # a new key may take a moment to be accepted everywhere
                 wait *= 2
+        raise AssertionError("unreachable")
+
+    def _verify(self, created: CreatedKey, spec: ReplacementSpec) -> str | None:
+        """None when the new key authenticates and is listed as planned; else what is wrong."""
+        problem = self._auth_problem(created.secret, spec.workspace_ids[0] if spec.workspace_ids else None)
+        if problem is not None:
+            return f"it {problem}"
         listed = _by_id(self.admin.list_org_service_keys(), created.key.id)
         if listed is None:
             return "it is not listed by LangSmith"
         differences = mismatches(listed, spec)
         return f"it is listed with a different {', '.join(differences)}" if differences else None
 
-    def _store(self, created: CreatedKey, rotation: Rotation) -> int:
-        data = {
-            self.secret.field: created.secret,
-            "key_id": created.key.id,
-            "short_key": created.key.short_key,
-            "expires_at": created.key.expires_at.isoformat() if created.key.expires_at else "",
+    def _target_data(self, secret: str, key: ApiKey) -> dict[str, JsonValue]:
+        return {
+            self.secret.field: secret,
+            "key_id": key.id,
+            "short_key": key.short_key,
+            "expires_at": key.expires_at.isoformat() if key.expires_at else "",
             "org_id": str(self.org.organization_id),
             "endpoint": self.org.endpoint,
         }
+
+    def _store(self, created: CreatedKey, rotation: Rotation) -> int:
         self.guard()
         try:
-            version = self.kv.write(self.secret.path, data, cas=rotation.target_version)
+            version = self.kv.write(
+                self.secret.path, self._target_data(created.secret, created.key), cas=rotation.target_version
+            )
         except _REFUSED as error:
             raise _WriteRefused(error) from error
         back = self.kv.read(self.secret.path)
@@ -333,112 +497,192 @@ class RotationSaga:
             },
         )
 
-    def _promote(self, state: SecretState, rotation: Rotation, stored_version: int) -> SecretState:
-        now = self.now()
+    def _promote(self, state: SecretState, rotation: Rotation) -> SecretState:
         assert rotation.new_key_id is not None
         self._promoted = True
         self._log.info("rotation.promoted", new_key_id=rotation.new_key_id, old_key_id=rotation.old_key_id)
+        old = Retiring(
+            key_id=rotation.old_key_id,
+            replaced_by=rotation.new_key_id,
+            promoted_at=self.now(),
+            rotation_id=rotation.id,
+            adopted_original=rotation.adopted_original,
+            revoke=rotation.revoke_old,
+        )
         return self._save(
             state.advance(
                 current_key_id=rotation.new_key_id,
-                rotation=_with(rotation, phase=Phase.PROMOTED, stored_version=stored_version, promoted_at=now),
+                rotation=None,
+                retiring=(*state.retiring, old),
                 failures=0,
                 next_attempt_at=None,
                 last_error=None,
             )
         )
 
-    def _continue_grace(self, state: SecretState) -> Outcome:
-        """Delete the old key once its grace period is over; otherwise say when."""
-        rotation = state.rotation
-        assert rotation is not None and rotation.promoted_at is not None
-        old = _by_id(self.admin.list_org_service_keys(), rotation.old_key_id)
-        decision = (
-            DeleteOld()
-            if old is None
-            else deletion_decision(
-                old,
-                promoted_at=rotation.promoted_at,
-                grace_period=self.secret.grace_period,
-                max_grace=self.secret.max_grace,
-                now=self.now(),
-            )
-        )
-        new = rotation.new_short_key or rotation.new_key_id
-        if not isinstance(decision, DeleteOld):
-            self._retiring = rotation.old_key_id
-        if isinstance(decision, WaitForGrace):
-            return self._outcome(
-                Result.ROTATED if self._promoted else Result.WAITING,
-                f"{new} is in {self._target_name()}; old key deleted after {decision.until:%Y-%m-%d %H:%M} UTC",
-            )
-        if isinstance(decision, HoldStillInUse):
-            if not rotation.hold_reported:
-                self._log.warning(
-                    "rotation.old_key_still_in_use",
-                    old_key_id=rotation.old_key_id,
-                    last_used_at=decision.last_used_at.isoformat(),
-                    hold_until=decision.until.isoformat(),
+    # ── old keys ─────────────────────────────────────────────────────────────────────────────────────────
+
+    def _retire(self, state: SecretState, keys: Sequence[ApiKey], *, revoke: bool = False) -> SecretState:
+        """Delete every replaced key whose time has come (all of them at once with ``revoke``); note the rest."""
+        for old in state.retiring:
+            decision = DeleteOld() if revoke or old.revoke else self._deletion_decision(old, _by_id(keys, old.key_id))
+            if isinstance(decision, WaitForGrace):
+                self._note(Result.WAITING, f"old key {old.key_id} deleted after {decision.until:%Y-%m-%d %H:%M} UTC")
+            elif isinstance(decision, HoldStillInUse):
+                state = self._hold(state, old, decision)
+            elif isinstance(decision, NotListed):
+                self._note(
+                    Result.WAITING,
+                    f"old key {old.key_id} is missing from this listing; it was adopted without being in Vault, "
+                    "so it is deleted only once LangSmith shows it unused, or after "
+                    f"{UNLISTED_RUNS_TO_DELETE} listings without it",
                 )
                 if not self.dry_run:
-                    state = self._save(state.advance(rotation=_with(rotation, hold_reported=True)))
-            return self._outcome(
-                Result.HELD,
-                f"old key still used {decision.last_used_at:%Y-%m-%d %H:%M} UTC after the switch to {new}: "
-                f"deletion held until {decision.until:%Y-%m-%d %H:%M} UTC — find the consumer still reading it",
+                    counted = replace(old, unlisted_runs=old.unlisted_runs + 1)
+                    state = self._save(state.advance(retiring=_replaced(state.retiring, old, counted)))
+            elif self.dry_run:
+                self._note(Result.PLANNED, f"would delete the old key {old.key_id}")
+            else:
+                self._delete_key(old.key_id, "revoked" if revoke or old.revoke else "its grace period is over")
+                failpoint("after_delete")
+                state = self._save(
+                    state.advance(
+                        retiring=tuple(other for other in state.retiring if other.key_id != old.key_id),
+                        history=(*state.history, old.key_id)[-HISTORY_LIMIT:],
+                    )
+                )
+                self._log.info("rotation.completed", old_key_id=old.key_id, new_key_id=old.replaced_by)
+                self._note(Result.COMPLETED, f"old key {old.key_id} deleted")
+        return state
+
+    def _deletion_decision(self, old: Retiring, listed: ApiKey | None) -> DeletionDecision | NotListed:
+        """A key missing from a listing may still exist (lists can be stale), so it is deleted by id, and only
+        LangSmith's answer to the DELETE says it is gone. Missing, it shows no use, as a key never used shows
+        none: after the grace period it goes, except an adopted original, whose use must be seen to end."""
+        now = self.now()
+        if listed is None:
+            if now < old.promoted_at + self.secret.grace_period:
+                return WaitForGrace(old.promoted_at + self.secret.grace_period)
+            if old.adopted_original and old.unlisted_runs + 1 < UNLISTED_RUNS_TO_DELETE:
+                return NotListed()
+            return DeleteOld()
+        return deletion_decision(
+            listed,
+            promoted_at=old.promoted_at,
+            grace_period=self.secret.grace_period,
+            max_grace=self.secret.max_grace,
+            adopted_original=old.adopted_original,
+            now=now,
+        )
+
+    def _hold(self, state: SecretState, old: Retiring, decision: HoldStillInUse) -> SecretState:
+        self._held = old.key_id
+        if not old.hold_reported:
+            self._log.warning(
+                "rotation.old_key_still_in_use",
+                old_key_id=old.key_id,
+                last_used_at=decision.last_used_at.isoformat(),
+                hold_until=decision.until.isoformat(),
+                adopted_original=old.adopted_original,
             )
-        if self.dry_run:
-            return self._outcome(Result.PLANNED, f"would delete the old key {rotation.old_key_id}")
-        if old is not None:
-            self._delete_key(rotation.old_key_id, "its grace period is over")
-        failpoint("after_delete")
-        history = (*state.history, rotation.old_key_id)[-HISTORY_LIMIT:]
-        self._save(state.advance(rotation=None, history=history))
-        self._log.info("rotation.completed", old_key_id=rotation.old_key_id, new_key_id=rotation.new_key_id)
-        return self._outcome(Result.COMPLETED, f"{new} in {self._target_name()}; old key {rotation.old_key_id} deleted")
+            if not self.dry_run:
+                reported = replace(old, hold_reported=True)
+                state = self._save(state.advance(retiring=_replaced(state.retiring, old, reported)))
+        until = (
+            f"kept until it is unused until {decision.until:%Y-%m-%d %H:%M} UTC (it was adopted without being in "
+            "Vault, so only its consumers hold it)"
+            if old.adopted_original
+            else f"deletion held until {decision.until:%Y-%m-%d %H:%M} UTC"
+        )
+        self._note(
+            Result.HELD,
+            f"old key {old.key_id} still used {decision.last_used_at:%Y-%m-%d %H:%M} UTC after the switch to "
+            f"{old.replaced_by}: {until} — find the consumer still reading it",
+        )
+        return state
 
     # ── recovery ─────────────────────────────────────────────────────────────────────────────────────────
 
-    def _resume(
-        self, state: SecretState, rotation: Rotation, keys: Sequence[ApiKey]
-    ) -> tuple[SecretState, Outcome | None]:
-        """Finish or undo what an earlier run left; an outcome means this run stops there."""
-        if rotation.phase is Phase.PROMOTED:
-            return state, self._continue_grace(state)
+    def _resume(self, state: SecretState, rotation: Rotation, keys: Sequence[ApiKey]) -> SecretState:
+        """Finish or undo what an earlier run left."""
         if rotation.phase is Phase.CREATED and rotation.new_key_id is not None:
             target = self.kv.read(self.secret.path)
             if target is not None and target.data.get("key_id") == rotation.new_key_id:
                 if self.dry_run:
-                    return state, self._outcome(Result.PLANNED, "would promote the key a crash left stored in Vault")
+                    self._note(Result.PLANNED, "would promote the key a crash left stored in Vault")
+                    return state.advance(rotation=None, current_key_id=rotation.new_key_id)
                 self._log.info("rotation.recovered_stored_key", new_key_id=rotation.new_key_id)
                 if target.custom_metadata.get("rotation_id") != rotation.id:
                     self._record_rotation(rotation)  # the crash came between the write and its metadata
-                return state, self._continue_grace(self._promote(state, rotation, target.version))
+                return self._promote(state, rotation)
             doomed = [rotation.new_key_id]
+            unresolved = state.unresolved
         else:
-            known = [rotation.old_key_id, *(state.history), *filter(None, [state.current_key_id])]
+            known = state.known_key_ids()
             if rotation.spec.expires_at is None:
                 self._refuse_unfingerprinted(rotation, keys, known)
             doomed = [
                 key.id
-                for key in find_orphans(
-                    keys,
-                    description=rotation.spec.description,
-                    planned_expires_at=rotation.spec.expires_at,
-                    intent_at=rotation.started_at,
-                    known_ids=known,
+                for key in self._matching(
+                    keys, rotation.spec.description, rotation.spec.expires_at, rotation.started_at, known
                 )
             ]
+            unresolved = state.unresolved
+            if rotation.spec.expires_at is not None and not doomed:
+                # The create may still land later: keep looking for it on every run until it could not matter.
+                unresolved = (
+                    *unresolved,
+                    Fingerprint(rotation.spec.description, rotation.spec.expires_at, rotation.started_at),
+                )
         if self.dry_run:
-            return state, self._outcome(Result.PLANNED, f"would delete {len(doomed)} key(s) a crash left unstored")
+            self._note(Result.PLANNED, f"would delete {len(doomed)} key(s) a crash left unstored")
+            return state.advance(rotation=None)
+        state = self._save(state)  # the claim: of two actors recovering one rotation, only one goes on
         for key_id in doomed:
             self._delete_key(key_id, "a crash left it created but never stored")
         self._log.info("rotation.rolled_back", phase=rotation.phase.value, deleted=doomed)
-        return self._save(state.advance(rotation=None)), None
+        return self._save(state.advance(rotation=None, unresolved=unresolved))
 
-    def _refuse_unfingerprinted(self, rotation: Rotation, keys: Sequence[ApiKey], known: Sequence[str]) -> None:
+    def _sweep_lost_creates(self, state: SecretState, keys: Sequence[ApiKey]) -> SecretState:
+        """Delete any key made by a create whose answer was lost, however late it landed; forget a fingerprint
+        once its key would have expired."""
+        if not state.unresolved:
+            return state
+        now = self.now()
+        live = tuple(fp for fp in state.unresolved if fp.expires_at > now)
+        known = state.known_key_ids()
+        target = self.kv.read(self.secret.path)
+        if target is not None and isinstance(target.data.get("key_id"), str):
+            known.add(str(target.data["key_id"]))
+        doomed = [
+            key.id for fp in live for key in self._matching(keys, fp.description, fp.expires_at, fp.intent_at, known)
+        ]
+        if self.dry_run:
+            if doomed:
+                self._note(Result.PLANNED, f"would delete {len(doomed)} key(s) a lost create made")
+            return state
+        if not doomed and live == state.unresolved:
+            return state
+        state = self._save(state)
+        for key_id in doomed:
+            self._delete_key(key_id, "a create whose answer was lost made it; nobody holds its secret")
+        return self._save(state.advance(unresolved=live))
+
+    @staticmethod
+    def _matching(
+        keys: Sequence[ApiKey],
+        description: str,
+        expires_at: datetime | None,
+        intent_at: datetime,
+        known: Collection[str],
+    ) -> list[ApiKey]:
+        return find_orphans(
+            keys, description=description, planned_expires_at=expires_at, intent_at=intent_at, known_ids=list(known)
+        )
+
+    def _refuse_unfingerprinted(self, rotation: Rotation, keys: Sequence[ApiKey], known: Collection[str]) -> None:
         suspects = unfingerprinted_suspects(
-            keys, description=rotation.spec.description, intent_at=rotation.started_at, known_ids=known
+            keys, description=rotation.spec.description, intent_at=rotation.started_at, known_ids=list(known)
         )
         if suspects:
             raise SagaFailure(
@@ -451,8 +695,8 @@ class RotationSaga:
     # ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
 
     def _delete_key(self, key_id: str, why: str) -> None:
-        """Delete a key; already gone is success. Other errors propagate, leaving the journal where it was,
-        so the next run retries the delete rather than forgetting the key."""
+        """Delete a key by id; only LangSmith's answer (200, or 404: already gone) counts as deleted. Other
+        errors propagate, leaving the journal where it was, so the next run retries the delete."""
         self.guard()
         try:
             self.admin.delete_org_service_key(key_id)
@@ -473,19 +717,57 @@ class RotationSaga:
             self._log.error("rotation.backoff_not_saved", error=redact_text(str(error)))
         return self._outcome(Result.FAILED, f"{message}; next attempt after {next_attempt:%Y-%m-%d %H:%M} UTC")
 
+    def _load(self) -> SecretState:
+        self._state, self._version = self.journal.load(self.secret.name)
+        return self._state
+
     def _save(self, state: SecretState) -> SecretState:
         try:
             self._version = self.journal.save(self.secret.name, state, self._version)
         except CasConflictError:
             raise _LostRace from None
-        self._current_key_id = state.current_key_id
+        self._state = state
         return state
 
+    def _save_owning(self, state: SecretState, created_id: str) -> SecretState:
+        """Save while this run alone holds ``created_id``'s secret: if another actor took the journal, the
+        key can never reach Vault, so it is deleted now rather than left for a fingerprint search."""
+        try:
+            return self._save(state)
+        except _LostRace:
+            self._delete_key(created_id, "another rotator took over this secret's journal")
+            raise
+
+    def _note(self, result: Result, message: str) -> None:
+        self._notes.append((result, message))
+
     def _outcome(self, result: Result, message: str) -> Outcome:
-        return Outcome(self.secret.name, result, message, self._current_key_id, self._promoted, self._retiring)
+        results = [result, *(noted for noted, _ in self._notes)]
+        if self._promoted:  # this run put a new key in Vault: rotated, or completed once no old key is left
+            results.append(Result.ROTATED if self._state.retiring else Result.COMPLETED)
+        final = next(r for r in _PRECEDENCE if r in results) if any(r in _PRECEDENCE for r in results) else result
+        text = "; ".join(filter(None, [*(noted for _, noted in self._notes), message]))
+        return Outcome(
+            self.secret.name,
+            final,
+            text,
+            self._state.current_key_id,
+            self._promoted,
+            tuple(old.key_id for old in self._state.retiring),
+            self._held,
+        )
 
     def _target_name(self) -> str:
         return f"{self.kv.mount}/{self.secret.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class NotListed:
+    """The old key is missing from this listing: not proof it is gone, and no word on whether it is used."""
+
+
+def _replaced(retiring: Sequence[Retiring], old: Retiring, new: Retiring) -> tuple[Retiring, ...]:
+    return tuple(new if entry.key_id == old.key_id else entry for entry in retiring)
 
 
 def _by_id(keys: Sequence[ApiKey], key_id: str | None) -> ApiKey | None:
@@ -496,7 +778,18 @@ def _with(rotation: Rotation, **changes: object) -> Rotation:
     return replace(rotation, **changes)  # type: ignore[arg-type]
 
 
-def _describe(spec: ReplacementSpec) -> str:
+def _describe(current: ApiKey, spec: ReplacementSpec, adopted_original: bool, revoke_old: bool) -> str:
     scope = "org-wide" if spec.workspace_ids is None else f"workspaces {', '.join(spec.workspace_names)}"
     expiry = f"expiring {spec.expires_at:%Y-%m-%d}" if spec.expires_at else "never expiring"
-    return f"create {scope} key {spec.description!r}, {expiry}"
+    plan = f"would rotate {current.short_key}: create {scope} key {spec.description!r}, {expiry}"
+    if spec.unlisted:
+        plan += f" ({', '.join(spec.unlisted)} from the config: LangSmith does not list them)"
+    if revoke_old:
+        return plan + ", store it in Vault, then delete every older key at once"
+    if adopted_original:
+        return (
+            plan + "; nothing is in Vault yet, so this first run makes a new key and stores it there; the adopted "
+            f"key {current.short_key} is deleted only once LangSmith shows its consumers stopped using it "
+            "(to keep the adopted key instead, import its secret: rotator adopt NAME --secret-stdin)"
+        )
+    return plan

@@ -31,7 +31,7 @@ def conditions_after_cycle(
     the id of the key the rotator itself uses, when it could tell; ``admin_key_sources``: per org, where that
     key comes from, for the message (``env LANGSMITH_API_KEY``)."""
     managed = {(org, o.key_id): o.name for org, o in outcomes if o.key_id}
-    retiring = {(org, o.retiring_key_id) for org, o in outcomes if o.retiring_key_id}
+    retiring = {(org, key_id) for org, o in outcomes for key_id in o.retiring_key_ids}
     alerts = [
         _key_alert(row, managed.get((row.org, row.key.id)), admin_key_ids, admin_key_sources, report.checked_at)
         for row in report.rows
@@ -41,7 +41,7 @@ def conditions_after_cycle(
     for org, outcome in outcomes:
         if outcome.result is Result.FAILED:
             alerts.append(_rotation_failed(org, outcome))
-        elif outcome.result is Result.HELD:
+        if outcome.held_key_id is not None:
             alerts.append(_old_key_in_use(org, outcome))
         if outcome.promoted:
             alerts.append(_rotation_succeeded(org, outcome))
@@ -159,9 +159,10 @@ def _old_key_in_use(org: str, outcome: Outcome) -> Alert:
         summary=f"the replaced key of {outcome.name!r} (org {org}) is still in use after its grace period",
         action=(
             f"{outcome.message}. Some consumer still reads the old key instead of Vault: restart or reconfigure it. "
-            "The old key is deleted anyway when max_grace runs out."
+            "The old key is deleted anyway when max_grace runs out, unless it was adopted without being in Vault: "
+            "then only its consumers hold it, and it is kept until LangSmith shows it unused."
         ),
-        old_key_id=outcome.retiring_key_id or "-",
+        old_key_id=outcome.held_key_id or "-",
     )
 
 

@@ -36,6 +36,10 @@ class ApiKey:
     default_workspace_name: str | None = None
     role_id: str | None = None
     org_role_id: str | None = None
+    unread: frozenset[str] = frozenset()
+    """Fields LangSmith left out of the listing, or sent in a form not understood (an older or self-hosted
+    LangSmith may not know ``role_id``, ``org_role_id`` or ``access_scope``): their values here are not LangSmith's
+    answer, so nothing may be decided from them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ class Result(StrEnum):
     ROTATED = "rotated"  # a new key is in Vault (the old one may still be waiting out its grace)
     WAITING = "waiting"  # grace period or backoff running
     HELD = "held"  # the old key is still in use after its grace period
+    ADOPTED = "adopted"  # the key's existing secret was stored in Vault: adopted without a new key
+    REFUSED = "refused"  # a command that would not be safe now; nothing was changed
     COMPLETED = "completed"  # the old key was deleted: the rotation is over
     PLANNED = "planned"  # dry run: what would happen
     FAILED = "failed"
@@ -27,9 +29,11 @@ class Outcome:
     """The managed key as the run left it: the one in Vault once promoted."""
     promoted: bool = False
     """Whether this run put a new key into Vault."""
-    retiring_key_id: str | None = None
-    """The replaced key while it waits out its grace period: still valid, no longer the one to watch."""
+    retiring_key_ids: tuple[str, ...] = ()
+    """Replaced keys waiting out their grace period: still valid, no longer the ones to watch."""
+    held_key_id: str | None = None
+    """The replaced key whose deletion is held because a consumer still uses it."""
 
     @property
     def ok(self) -> bool:
-        return self.result is not Result.FAILED
+        return self.result not in (Result.FAILED, Result.REFUSED)

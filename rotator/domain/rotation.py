@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from rotator.domain.keys import AccessScope, ApiKey, KeyKind, Workspace
+from rotator.domain.keys import AccessScope, ApiKey, KeyKind, OrgInfo, Role, Workspace
+from rotator.domain.timing import MAX_LIFETIME
 
 BACKOFF_FIRST = timedelta(hours=1)
 BACKOFF_CAP = timedelta(hours=32)
@@ -19,6 +20,8 @@ LAST_USE_SLACK = timedelta(minutes=5)
 # a crash left behind before its id reached the journal.
 FINGERPRINT_TOLERANCE = timedelta(seconds=1)
 CREATED_BEFORE_INTENT_TOLERANCE = timedelta(minutes=5)
+# An adopted original still in use is kept until LangSmith shows it unused for this long (or the grace period).
+ADOPTED_QUIET_PERIOD = timedelta(hours=1)
 
 
 class PlanError(ValueError):
@@ -46,14 +49,32 @@ class ReplacementSpec:
     role_id: str | None
     org_role_id: str | None
     expires_at: datetime | None
+    unlisted: tuple[str, ...] = ()
+    """Fields this LangSmith does not list (taken from the config's pins instead): verification cannot see
+    them on the new key either, so they are the only ones it may leave unchecked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """What the config says a managed key is, for the fields an older LangSmith leaves out of its listing.
+
+    A pin only fills a field LangSmith did not answer; where LangSmith does answer, the two must agree.
+    Roles are given here as ids (the saga resolves display names through the org's roles first).
+    """
+
+    scope: AccessScope | None = None
+    workspace_names: tuple[str, ...] | None = None
+    role_id: str | None = None
+    org_role_id: str | None = None
+    lifetime: timedelta | None = None
 
 
 class Phase(StrEnum):
-    """Journal phases, each written to Vault before the step that follows it."""
+    """Journal phases of a rotation in flight, each written to Vault before the step that follows it. Once
+    the replacement is in Vault the rotation is over; its old key becomes a ``Retiring`` entry."""
 
     INTENT = "intent"  # about to call create: a crash from here on may leave a key whose id we never saw
     CREATED = "created"  # the new key's id is known; it is verified and then written to Vault
-    PROMOTED = "promoted"  # in Vault, read back; the old key waits out its grace period, then is deleted
 
 
 def find_adoptable(keys: Sequence[ApiKey], adopt: AdoptBy) -> ApiKey:
@@ -81,35 +102,107 @@ def plan_replacement(
     current: ApiKey,
     workspaces: Sequence[Workspace],
     *,
-    lifetime: timedelta | None,
+    pins: Pins = Pins(),
     max_expiry_days: int | None,
     now: datetime,
 ) -> ReplacementSpec:
     """Same description, scope, workspaces and roles as ``current``; a lifetime capped by the org.
 
+    A field LangSmith did not list is never given a default: it comes from ``pins`` or the plan is refused,
+    since LangSmith's own defaults (Admin, Organization User, org-wide, never expiring) would widen the key.
     LangSmith lists a key's workspaces by name only, so names are mapped back to ids; a name that matches
     several live workspaces, or none, makes the replacement unsafe to plan.
     """
-    if current.access_scope is AccessScope.ORGANIZATION or (
-        current.access_scope is None and not current.workspace_names
-    ):
-        scope, workspace_ids = AccessScope.ORGANIZATION, None
-    else:
-        scope, workspace_ids = AccessScope.WORKSPACE, _workspace_ids(current.workspace_names, workspaces)
+    scope = _scope(current, pins)
+    names = _workspace_names(current, pins) if scope is AccessScope.WORKSPACE else ()
+    role_id = _pinned(current, "role_id", current.role_id, pins.role_id, needed=scope is AccessScope.WORKSPACE)
+    org_role_id = (
+        _pinned(current, "org_role_id", current.org_role_id, pins.org_role_id, needed=True)
+        if scope is AccessScope.ORGANIZATION
+        else None
+    )
+    unlisted = tuple(
+        field for field in ("access_scope", "workspace_names", "role_id", "org_role_id") if field in current.unread
+    )
     return ReplacementSpec(
         description=current.description,
         access_scope=scope,
-        workspace_ids=workspace_ids,
-        workspace_names=current.workspace_names if workspace_ids else (),
-        role_id=current.role_id,
-        org_role_id=current.org_role_id,
-        expires_at=_new_expiry(current, lifetime, max_expiry_days, now),
+        workspace_ids=workspace_ids_for(names, workspaces) if scope is AccessScope.WORKSPACE else None,
+        workspace_names=names,
+        role_id=role_id,
+        org_role_id=org_role_id,
+        expires_at=_new_expiry(current, pins.lifetime, max_expiry_days, now),
+        unlisted=unlisted,
     )
 
 
-def _workspace_ids(names: Sequence[str], workspaces: Sequence[Workspace]) -> tuple[str, ...]:
+_PIN_FOR = {
+    "access_scope": "scope",
+    "workspace_names": "scope",
+    "role_id": "role",
+    "org_role_id": "org_role",
+    "expires_at": "lifetime",
+    "created_at": "lifetime",
+}
+
+
+def _unknown(field: str) -> PlanError:
+    return PlanError(
+        f"LangSmith did not list the key's {field} (an older or self-hosted LangSmith?), and a replacement "
+        f"without it would get LangSmith's default; set managed[].{_PIN_FOR[field]} to say what it is"
+    )
+
+
+def _scope(current: ApiKey, pins: Pins) -> AccessScope:
+    if "access_scope" not in current.unread and current.access_scope is not None:
+        if pins.scope is not None and pins.scope is not current.access_scope:
+            raise PlanError(f"LangSmith lists the key as {current.access_scope}-scoped, the config says {pins.scope}")
+        return current.access_scope
+    if pins.scope is None:
+        raise _unknown("access_scope")
+    return pins.scope
+
+
+def _workspace_names(current: ApiKey, pins: Pins) -> tuple[str, ...]:
+    listed = current.workspace_names if "workspace_names" not in current.unread else ()
+    if listed and pins.workspace_names is not None and set(listed) != set(pins.workspace_names):
+        raise PlanError(
+            f"LangSmith lists the key's workspaces as {sorted(listed)}, the config says {sorted(pins.workspace_names)}"
+        )
+    names = listed or pins.workspace_names
     if not names:
+        if "workspace_names" in current.unread:
+            raise _unknown("workspace_names")
         raise PlanError("a workspace-scoped key lists no workspace names; cannot recreate its scope")
+    return tuple(names)
+
+
+def _pinned(current: ApiKey, field: str, listed: str | None, pin: str | None, *, needed: bool) -> str | None:
+    """The listed value when LangSmith gave one, else the pin; a needed value that neither gives is refused."""
+    known = field not in current.unread
+    if known and listed is not None:
+        if pin is not None and pin != listed:
+            raise PlanError(f"LangSmith lists the key's {field} as {listed}, the config pins {pin}")
+        return listed
+    if pin is not None:
+        return pin
+    if not known or needed:
+        raise _unknown(field)
+    return None
+
+
+def resolve_role(pin: str | None, roles: Sequence[Role], scope: AccessScope, field: str) -> str | None:
+    """The id of the role a config pin names, by id or display name, among the org's roles of ``scope``."""
+    if pin is None:
+        return None
+    matches = [role.id for role in roles if pin in (role.id, role.display_name) and role.access_scope in (scope, None)]
+    if len(set(matches)) != 1:
+        problem = "no" if not matches else f"{len(set(matches))}"
+        raise PlanError(f"managed[].{field} {pin!r}: {problem} {scope} role(s) of the org with that id or name")
+    return matches[0]
+
+
+def workspace_ids_for(names: Sequence[str], workspaces: Sequence[Workspace]) -> tuple[str, ...]:
     live = [ws for ws in workspaces if not ws.is_deleted]
     ids = []
     for name in names:
@@ -127,14 +220,33 @@ def _workspace_ids(names: Sequence[str], workspaces: Sequence[Workspace]) -> tup
 def _new_expiry(
     current: ApiKey, lifetime: timedelta | None, max_expiry_days: int | None, now: datetime
 ) -> datetime | None:
-    if lifetime is None and current.expires_at is not None and current.created_at is not None:
-        lifetime = current.expires_at - current.created_at
+    if lifetime is None:
+        if "expires_at" in current.unread:
+            raise _unknown("expires_at")
+        if current.expires_at is not None:
+            if current.created_at is None:
+                raise _unknown("created_at")
+            lifetime = current.expires_at - current.created_at
+            if not timedelta(0) < lifetime <= MAX_LIFETIME:
+                raise PlanError(
+                    f"the key's listed lifetime ({current.created_at:%Y-%m-%d} to {current.expires_at:%Y-%m-%d}) "
+                    "cannot be copied; set managed[].lifetime"
+                )
     if max_expiry_days is not None:
+        if max_expiry_days < 1:
+            raise PlanError(f"the org allows keys to live {max_expiry_days} days; no key can be made")
         cap = timedelta(days=max_expiry_days) - timedelta(minutes=1)  # a hair under, for clock skew
         lifetime = cap if lifetime is None else min(lifetime, cap)
     if lifetime is None:
         return None
     return (now + lifetime).replace(microsecond=0)
+
+
+def expiry_cap_days(info: OrgInfo) -> int | None:
+    """The org's limit on a service key's lifetime: which maximum binds is undocumented, so the smaller."""
+    limits = [days for days in (info.max_service_key_expiry_days, info.max_api_key_expiry_days) if days is not None]
+    smallest = min(limits, default=None)
+    return None if smallest is None or smallest > MAX_LIFETIME.days else smallest
 
 
 def find_orphans(
@@ -185,20 +297,37 @@ def unfingerprinted_suspects(
 
 
 def mismatches(created: ApiKey, spec: ReplacementSpec) -> list[str]:
-    """How the key LangSmith lists differs from the one planned; empty when it matches."""
+    """How the key LangSmith lists differs from the one planned; empty when it matches.
+
+    Every planned field is checked, "never expires" and "no role" included. A field LangSmith does not list
+    is a difference too, unless it did not list it for the old key either (``spec.unlisted``).
+    """
     found = []
     if created.description != spec.description:
         found.append("description")
-    if created.access_scope is not None and created.access_scope is not spec.access_scope:
-        found.append(f"access_scope {created.access_scope} != {spec.access_scope}")
-    if spec.access_scope is AccessScope.WORKSPACE and set(created.workspace_names) != set(spec.workspace_names):
-        found.append(f"workspaces {sorted(created.workspace_names)} != {sorted(spec.workspace_names)}")
-    if spec.role_id is not None and created.role_id != spec.role_id:
-        found.append("role_id")
-    if spec.org_role_id is not None and created.org_role_id != spec.org_role_id:
-        found.append("org_role_id")
-    if spec.expires_at is not None and (
-        created.expires_at is None or abs(created.expires_at - spec.expires_at) > FINGERPRINT_TOLERANCE
+    listed_scope = created.access_scope if "access_scope" not in created.unread else None
+    if listed_scope is not spec.access_scope and not (listed_scope is None and "access_scope" in spec.unlisted):
+        found.append(f"access_scope {listed_scope or 'unlisted'} != {spec.access_scope}")
+    names = set(created.workspace_names)
+    if names != set(spec.workspace_names) and not (
+        "workspace_names" in created.unread and "workspace_names" in spec.unlisted
+    ):
+        found.append(f"workspaces {sorted(names)} != {sorted(spec.workspace_names)}")
+    for field, listed, planned in (
+        ("role_id", created.role_id, spec.role_id),
+        ("org_role_id", created.org_role_id, spec.org_role_id),
+    ):
+        if field in created.unread:
+            if field not in spec.unlisted:
+                found.append(f"{field} unlisted")
+        elif listed != planned:
+            found.append(field)
+    if "expires_at" in created.unread:
+        found.append("expires_at unlisted")
+    elif (created.expires_at is None) != (spec.expires_at is None) or (
+        created.expires_at is not None
+        and spec.expires_at is not None
+        and abs(created.expires_at - spec.expires_at) > FINGERPRINT_TOLERANCE
     ):
         found.append("expires_at")
     return found
@@ -226,16 +355,34 @@ DeletionDecision = DeleteOld | WaitForGrace | HoldStillInUse
 
 
 def deletion_decision(
-    old_key: ApiKey, *, promoted_at: datetime, grace_period: timedelta, max_grace: timedelta, now: datetime
+    old_key: ApiKey,
+    *,
+    promoted_at: datetime,
+    grace_period: timedelta,
+    max_grace: timedelta,
+    adopted_original: bool,
+    now: datetime,
 ) -> DeletionDecision:
-    """Delete after the grace period, unless the old key is still being used, but never later than max_grace."""
+    """Delete after the grace period, unless the old key is still being used, but never later than max_grace.
+
+    An adopted original (a key that was never in Vault) is the exception to max_grace: its secret is in the
+    consumers' hands only, so it is deleted only once LangSmith shows it unused for a grace period (at least
+    an hour), however long that takes.
+    """
     if now < promoted_at + grace_period:
         return WaitForGrace(promoted_at + grace_period)
-    used_after_switch = old_key.last_used_at is not None and old_key.last_used_at > promoted_at + LAST_USE_SLACK
+    last_used = old_key.last_used_at
+    used_after_switch = last_used is not None and last_used > promoted_at + LAST_USE_SLACK
+    if used_after_switch and adopted_original:
+        assert last_used is not None
+        quiet_until = last_used + max(grace_period, ADOPTED_QUIET_PERIOD)
+        if now < quiet_until:
+            return HoldStillInUse(last_used, quiet_until)
+        return DeleteOld()
     hard_deadline = promoted_at + max(max_grace, grace_period)
     if used_after_switch and now < hard_deadline:
-        assert old_key.last_used_at is not None
-        return HoldStillInUse(old_key.last_used_at, hard_deadline)
+        assert last_used is not None
+        return HoldStillInUse(last_used, hard_deadline)
     return DeleteOld()
 
 

@@ -1,7 +1,8 @@
 """API JSON → domain types, tolerant of what LangSmith may add or leave out.
 
-Unknown fields are ignored and missing optional fields take their defaults, but a field present with the
-wrong type is an error: a key whose ``expires_at`` cannot be read must not pass for one that never expires.
+Unknown fields are ignored and missing optional fields take their defaults, recorded in ``ApiKey.unread`` so
+that no replacement is planned from a default; a field present with the wrong type is an error: a key whose
+``expires_at`` cannot be read must not pass for one that never expires.
 In a list, such an item is logged (index and reason, never its contents) and skipped; the rest are kept.
 Only ``id`` is required: the other fields the spec calls required default to "".
 """
@@ -65,7 +66,20 @@ def parse_api_key(raw: object, kind: KeyKind) -> ApiKey:
         default_workspace_name=_optional_str(item, "default_workspace_name"),
         role_id=_optional_str(item, "role_id"),
         org_role_id=_optional_str(item, "org_role_id"),
+        unread=_unread(item),
     )
+
+
+# Fields a replacement is planned from: each must be known (present, even if null) before it is copied.
+_PLANNED_FIELDS = ("created_at", "expires_at", "access_scope", "workspace_names", "role_id", "org_role_id")
+
+
+def _unread(item: JsonObject) -> frozenset[str]:
+    missing = {field for field in _PLANNED_FIELDS if field not in item}
+    scope = item.get("access_scope")
+    if scope is not None and scope not in _ACCESS_SCOPES:
+        missing.add("access_scope")
+    return frozenset(missing)
 
 
 def parse_created_key(raw: object, kind: KeyKind) -> CreatedKey:
@@ -74,6 +88,9 @@ def parse_created_key(raw: object, kind: KeyKind) -> CreatedKey:
     secret = item.get("key")
     if not isinstance(secret, str) or not secret:
         raise ShapeError("create response has no 'key' (the new secret)")
+    if any(char.isspace() or not char.isprintable() for char in secret):
+        # Stripping it would store a secret LangSmith never issued; keeping it breaks every header it goes in.
+        raise ShapeError("create response has a 'key' with whitespace or control characters")
     return CreatedKey(key=parse_api_key(item, kind), secret=secret)
 
 
@@ -148,10 +165,12 @@ def _optional_datetime(item: JsonObject, field: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text)
+        # LangSmith writes UTC; a timestamp without an offset is read as UTC rather than local time.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except ValueError:
         raise ShapeError(f"'{field}' is not an ISO 8601 timestamp") from None
-    # LangSmith writes UTC; a timestamp without an offset is read as UTC rather than local time.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 with a positive offset: before datetime.min once in UTC
+        raise ShapeError(f"'{field}' is out of range once converted to UTC") from None
 
 
 def _str_tuple(item: JsonObject, field: str) -> tuple[str, ...]:

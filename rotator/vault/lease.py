@@ -103,6 +103,14 @@ class Lease:
             log.info("lease.acquired", path=self.path, holder=self.holder, expires_at=expires_at.isoformat())
         return True
 
+    def other_holder(self) -> str | None:
+        """Who else holds the lease now, read without taking it (a dry run's question); None when free or ours."""
+        stored = self.kv.read(self.path)
+        current = _record(stored.data) if stored else None
+        if current is not None and current.holder != self.holder and current.expires_at > self.now():
+            return current.holder
+        return None
+
     def release(self) -> None:
         """Let the lease lapse now, so a standby takes over without waiting for the ttl."""
         with self._io:

@@ -78,7 +78,7 @@ def test_series_follow_the_latest_report() -> None:
 def test_the_managed_key_carries_its_name_and_the_retiring_key_is_left_out() -> None:
     metrics = Metrics()
     old, new = key("old", "chatbot", expires_in=2 * DAY), key("new", "chatbot", expires_in=90 * DAY)
-    rotated = Outcome("chatbot", Result.ROTATED, "", key_id="new", promoted=True, retiring_key_id="old")
+    rotated = Outcome("chatbot", Result.ROTATED, "", key_id="new", promoted=True, retiring_key_ids=("old",))
     record(metrics, report(old, new), rotated)
 
     assert expiry(metrics, "chatbot", managed="chatbot") == (NOW + 90 * DAY).timestamp()

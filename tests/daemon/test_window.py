@@ -122,7 +122,7 @@ def test_keys_change_only_inside_the_window_and_are_watched_outside_it(
     [outcome] = late.run_cycle().outcomes
     late.release()
     assert outcome.result is Result.SKIPPED
-    assert outcome.key_id == new_id and outcome.retiring_key_id == old.id, "the journal still says who is who"
+    assert outcome.key_id == new_id and outcome.retiring_key_ids == (old.id,), "the journal still says who is who"
     assert late.metrics is not None
     samples = {
         (s.labels["description"], s.labels["managed"]): s.value

@@ -103,7 +103,12 @@ def test_each_condition_becomes_an_alert_a_person_can_act_on() -> None:
     )
     outcomes = [
         ("acme", Outcome("chatbot", Result.FAILED, "create refused: 403", key_id="mine")),
-        ("acme", Outcome("held-one", Result.HELD, "old key still used", key_id="x", retiring_key_id="y")),
+        (
+            "acme",
+            Outcome(
+                "held-one", Result.HELD, "old key still used", key_id="x", retiring_key_ids=("y",), held_key_id="y"
+            ),
+        ),
     ]
     found = {a.id: a for a in conditions(keys, outcomes, failed=True)}
     assert set(found) == {
@@ -137,7 +142,7 @@ def test_a_rotated_key_resolves_its_expiry_alert() -> None:
         a.id for a in conditions((key("old", "chatbot", 2),), [("acme", Outcome("chatbot", Result.IDLE, "", "old"))])
     }
     assert "key-expiry:acme:old" in before
-    rotated = [("acme", Outcome("chatbot", Result.ROTATED, "new key in Vault", "new", True, retiring_key_id="old"))]
+    rotated = [("acme", Outcome("chatbot", Result.ROTATED, "new key in Vault", "new", True, retiring_key_ids=("old",)))]
     after = {a.id: a for a in conditions((key("old", "chatbot", 2), key("new", "chatbot", 90)), rotated)}
     assert "key-expiry:acme:old" not in after
     assert after["rotation-succeeded:chatbot:new"].severity is Severity.INFO

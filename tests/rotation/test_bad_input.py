@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from rotator.domain.rotation import Phase
 from rotator.rotation import Result
 from rotator.sandbox import FaultRule
 from tests.rotation.conftest import (
@@ -187,4 +186,4 @@ def test_a_dry_run_during_grace_says_it_would_delete_and_deletes_nothing(world: 
     assert world.live_key(old.id)
     assert world.journal_version() == journal_version
     journal = world.journal()
-    assert journal.rotation is not None and journal.rotation.phase is Phase.PROMOTED
+    assert journal.rotation is None and [retiring.key_id for retiring in journal.retiring] == [old.id]
