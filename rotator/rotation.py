@@ -265,6 +265,11 @@ class RotationSaga:
     def _due_at(self, current: ApiKey, target: SecretVersion | None) -> datetime:
         if not self._in_vault(target):
             return self.now()  # nothing in Vault yet: apps need a key there now
+        if "expires_at" in current.unread:
+            # LangSmith did not say when the key expires: only the configured lifetime can.
+            if self.secret.lifetime is None or current.created_at is None:
+                return self.now()  # the plan refuses, asking for managed[].lifetime
+            current = replace(current, expires_at=current.created_at + self.secret.lifetime)
         return rotation_due_at(current, rotate_before=self.secret.rotate_before, max_age=self.max_age)
 
     def _import(self, secret_value: str) -> Outcome:
@@ -615,6 +620,9 @@ class RotationSaga:
                 if target.custom_metadata.get("rotation_id") != rotation.id:
                     self._record_rotation(rotation)  # the crash came between the write and its metadata
                 return self._promote(state, rotation)
+            if not self.dry_run:
+                state = self._save(state)  # the claim, before the fence and the delete
+                self._fence(target)
             doomed = [rotation.new_key_id]
             unresolved = state.unresolved
         else:
@@ -642,6 +650,17 @@ class RotationSaga:
             self._delete_key(key_id, "a crash left it created but never stored")
         self._log.info("rotation.rolled_back", phase=rotation.phase.value, deleted=doomed)
         return self._save(state.advance(rotation=None, unresolved=unresolved))
+
+    def _fence(self, target: SecretVersion | None) -> None:
+        """Rewrite the target as it is, one version up, so that an actor still holding the key about to be
+        deleted (its check-and-set names the old version) can no longer store it."""
+        if target is None:
+            return
+        self.guard()
+        try:
+            self.kv.write(self.secret.path, target.data, cas=target.version)
+        except CasConflictError:
+            raise SagaFailure(f"{self._target_name()} changed during recovery; the next run decides") from None
 
     def _sweep_lost_creates(self, state: SecretState, keys: Sequence[ApiKey]) -> SecretState:
         """Delete any key made by a create whose answer was lost, however late it landed; forget a fingerprint

@@ -77,9 +77,14 @@ class SandboxVaultWorld:
         prefix: str,
         kv: KvStore,
         max_service_key_expiry_days: int | None = None,
+        max_api_key_expiry_days: int | None = None,
     ) -> Self:
         """Seed org "Acme" with ``workspaces`` and an org-wide admin key, and serve ``state`` until ``stack`` closes."""
-        org = state.add_org("Acme", max_service_key_expiry_days=max_service_key_expiry_days)
+        org = state.add_org(
+            "Acme",
+            max_service_key_expiry_days=max_service_key_expiry_days,
+            max_api_key_expiry_days=max_api_key_expiry_days,
+        )
         workspace_ids = {name: state.add_workspace(org.id, name).id for name in workspaces}
         admin = state.add_service_key(org.id, org_role_id=ORG_ADMIN_ROLE, description="rotator admin")
         server = stack.enter_context(SandboxServer(state))
@@ -220,7 +225,12 @@ class CliRun:
 
 
 def run_rotator(
-    config: Path, *args: str, env: dict[str, str], timeout: float, known: Callable[[], Iterable[str]]
+    config: Path,
+    *args: str,
+    env: dict[str, str],
+    timeout: float,
+    known: Callable[[], Iterable[str]],
+    stdin: str | None = None,
 ) -> CliRun:
     """Run the rotator to completion; its output must hold no secret, ``known()`` among them (called after the run,
     so that it can name what the run stored)."""
@@ -229,6 +239,7 @@ def run_rotator(
         env={**env, "COLUMNS": "200"},  # one outcome per line, however long the message
         capture_output=True,
         text=True,
+        input=stdin,
         timeout=timeout,
         check=False,
     )

@@ -122,7 +122,9 @@ def plan_replacement(
         else None
     )
     unlisted = tuple(
-        field for field in ("access_scope", "workspace_names", "role_id", "org_role_id") if field in current.unread
+        field
+        for field in ("access_scope", "workspace_names", "role_id", "org_role_id", "expires_at")
+        if field in current.unread
     )
     return ReplacementSpec(
         description=current.description,
@@ -323,7 +325,8 @@ def mismatches(created: ApiKey, spec: ReplacementSpec) -> list[str]:
         elif listed != planned:
             found.append(field)
     if "expires_at" in created.unread:
-        found.append("expires_at unlisted")
+        if "expires_at" not in spec.unlisted:
+            found.append("expires_at unlisted")
     elif (created.expires_at is None) != (spec.expires_at is None) or (
         created.expires_at is not None
         and spec.expires_at is not None

@@ -77,7 +77,7 @@ _PLANNED_FIELDS = ("created_at", "expires_at", "access_scope", "workspace_names"
 def _unread(item: JsonObject) -> frozenset[str]:
     missing = {field for field in _PLANNED_FIELDS if field not in item}
     scope = item.get("access_scope")
-    if scope is not None and scope not in _ACCESS_SCOPES:
+    if scope is not None and not (isinstance(scope, str) and scope in _ACCESS_SCOPES):
         missing.add("access_scope")
     return frozenset(missing)
 

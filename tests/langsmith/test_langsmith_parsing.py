@@ -57,10 +57,38 @@ def test_a_full_key_is_parsed_into_the_domain_type() -> None:
     )
 
 
-def test_missing_optional_fields_take_defaults_and_unknown_fields_are_ignored() -> None:
+def test_missing_optional_fields_take_defaults_are_marked_unread_and_unknown_fields_are_ignored() -> None:
     key = parse_api_key({"id": KEY_ID, "created_by": "someone", "revoked_at": None}, KeyKind.PERSONAL_ACCESS_TOKEN)
 
-    assert key == ApiKey(id=KEY_ID, short_key="", description="", kind=KeyKind.PERSONAL_ACCESS_TOKEN)
+    unread = frozenset({"created_at", "expires_at", "access_scope", "workspace_names", "role_id", "org_role_id"})
+    assert key == ApiKey(id=KEY_ID, short_key="", description="", kind=KeyKind.PERSONAL_ACCESS_TOKEN, unread=unread)
+
+
+def test_a_field_sent_as_null_is_read_and_an_unknown_access_scope_is_not() -> None:
+    key = service_key(
+        {
+            "id": KEY_ID,
+            "created_at": None,
+            "expires_at": None,
+            "workspace_names": None,
+            "role_id": None,
+            "org_role_id": None,
+            "access_scope": "project",
+        }
+    )
+    assert key.unread == {"access_scope"}
+    assert key.expires_at is None
+
+
+@pytest.mark.parametrize("secret", ["lsv2_sk_abc\n", "lsv2_sk abc", "lsv2_sk_\x00abc"])
+def test_a_created_secret_with_whitespace_or_control_characters_is_malformed(secret: str) -> None:
+    with pytest.raises(ShapeError, match="whitespace or control characters"):
+        parse_created_key({"id": KEY_ID, "key": secret}, KeyKind.SERVICE_KEY)
+
+
+def test_a_timestamp_out_of_range_once_in_utc_is_malformed() -> None:
+    with pytest.raises(ShapeError, match="out of range"):
+        service_key({"id": KEY_ID, "created_at": "0001-01-01T00:00:00+05:00"})
 
 
 @pytest.mark.parametrize(
@@ -80,8 +108,10 @@ def test_timestamps_become_aware_utc(text: str, moment: datetime) -> None:
 
 
 @pytest.mark.parametrize("value", ["team", "ORGANIZATION", 3, ["organization"], None])
-def test_unknown_access_scope_reads_as_none(value: object) -> None:
-    assert service_key({"id": KEY_ID, "access_scope": value}).access_scope is None
+def test_unknown_access_scope_reads_as_none_and_only_null_counts_as_read(value: object) -> None:
+    key = service_key({"id": KEY_ID, "access_scope": value})
+    assert key.access_scope is None
+    assert ("access_scope" in key.unread) is (value is not None)
 
 
 @pytest.mark.parametrize(

@@ -184,6 +184,7 @@ def make_world(openbao: OpenBaoDevServer, kv_prefix: str) -> Iterator[WorldFacto
             *,
             real_clock: bool = False,
             max_service_key_expiry_days: int | None = None,
+            max_api_key_expiry_days: int | None = None,
             bao: OpenBaoDevServer | None = None,
         ) -> World:
             world = World.serve(
@@ -194,6 +195,7 @@ def make_world(openbao: OpenBaoDevServer, kv_prefix: str) -> Iterator[WorldFacto
                 prefix=kv_prefix,
                 kv=KvStore(session if bao is None else worlds.open_session(stack, bao)),
                 max_service_key_expiry_days=max_service_key_expiry_days,
+                max_api_key_expiry_days=max_api_key_expiry_days,
             )
             built.append(world)
             return world
@@ -259,6 +261,8 @@ def run_cli(
     *args: str,
     failpoint: str | None = None,
     vault_token: str | None = None,
+    stdin: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> worlds.CliRun:
     """``python -m rotator --config FILE ARGS`` as a real process; its output is checked for leaked secrets."""
     env = {**worlds.host_environ(), **world.credentials(vault_token=vault_token)}
@@ -271,5 +275,6 @@ def run_cli(
         *args,
         env=env,
         timeout=60,
-        known=lambda: [world.admin.secret, world.bao.root_token, vault_token or ""],
+        known=lambda: [world.admin.secret, world.bao.root_token, vault_token or "", *secrets],
+        stdin=stdin,
     )
