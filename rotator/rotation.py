@@ -46,6 +46,7 @@ from rotator.domain.rotation import (
     find_adoptable,
     find_orphans,
     mismatches,
+    own_lifetime,
     plan_replacement,
     resolve_role,
     unfingerprinted_suspects,
@@ -329,11 +330,7 @@ class RotationSaga:
             max_expiry_days=expiry_cap_days(self.admin.org_info()),
             now=self.now(),
         )
-        lifetime = (
-            None
-            if current.expires_at is None or current.created_at is None
-            else current.expires_at - current.created_at
-        )
+        lifetime = own_lifetime(current)
         if self.secret.lifetime is None and lifetime is not None:
             problems = timing_problems(
                 lifetime=lifetime,

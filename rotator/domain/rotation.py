@@ -20,6 +20,7 @@ LAST_USE_SLACK = timedelta(minutes=5)
 # a crash left behind before its id reached the journal.
 FINGERPRINT_TOLERANCE = timedelta(seconds=1)
 CREATED_BEFORE_INTENT_TOLERANCE = timedelta(minutes=5)
+_MINUTE = timedelta(minutes=1)
 # An adopted original still in use is kept until LangSmith shows it unused for this long (or the grace period).
 ADOPTED_QUIET_PERIOD = timedelta(hours=1)
 
@@ -228,8 +229,8 @@ def _new_expiry(
         if current.expires_at is not None:
             if current.created_at is None:
                 raise _unknown("created_at")
-            lifetime = current.expires_at - current.created_at
-            if not timedelta(0) < lifetime <= MAX_LIFETIME:
+            lifetime = own_lifetime(current)
+            if lifetime is None or not timedelta(0) < lifetime <= MAX_LIFETIME:
                 raise PlanError(
                     f"the key's listed lifetime ({current.created_at:%Y-%m-%d} to {current.expires_at:%Y-%m-%d}) "
                     "cannot be copied; set managed[].lifetime"
@@ -242,6 +243,14 @@ def _new_expiry(
     if lifetime is None:
         return None
     return (now + lifetime).replace(microsecond=0)
+
+
+def own_lifetime(key: ApiKey) -> timedelta | None:
+    """How long ``key`` was made to live, to the minute: its expiry is whole seconds, its creation time is not,
+    so the exact difference would shrink a little with every copy."""
+    if key.expires_at is None or key.created_at is None:
+        return None
+    return round((key.expires_at - key.created_at) / _MINUTE) * _MINUTE
 
 
 def expiry_cap_days(info: OrgInfo) -> int | None:
