@@ -1,6 +1,6 @@
 """A sandbox LangSmith server for tests and demos.
 
-It implements, strictly, the API-key endpoints of LangSmith the rotator uses (see langsmith-api.md),
+It implements, strictly, the API-key endpoints of LangSmith the rotator uses (see docs/langsmith-api.md),
 with a settable clock, seedable state, fault injection and a /_sandbox control API.
 """
 
