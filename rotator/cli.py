@@ -17,13 +17,13 @@ from typing import NoReturn, cast
 import click
 
 from rotator import __version__
-from rotator.cycle import Runtime
+from rotator.cycle import CycleResult, Runtime
 from rotator.daemon import Daemon
-from rotator.domain.check import CheckReport, ExitCode
+from rotator.domain.check import ExitCode
 from rotator.metrics import Metrics, push_metrics
 from rotator.observability import LogFormat, configure_logging, redact_text
 from rotator.report.check_output import render_table, report_to_json, table_console
-from rotator.report.cycle_output import render_outcomes
+from rotator.report.cycle_output import render_outcomes, render_undelivered
 from rotator.settings import ConfigError, ManagedSecretSettings, load_settings
 
 
@@ -89,7 +89,8 @@ _DRY_RUN = click.option("--dry-run", is_flag=True, help="Print what would change
 def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None:
     """One whole cycle: inventory, expiry events, recovery, due rotations, due deletions; then exit.
 
-    Exits 0 when every managed secret is fine, 2 when any rotation failed, 3 when an org could not be polled.
+    Exits 0 when every managed secret is fine, 2 when any rotation failed, 3 when an org could not be polled,
+    4 when an alert could not be delivered (it is sent again next run).
     """
     runtime = _runtime_or_exit(options.config, os.environ, metrics=Metrics())
     try:
@@ -97,9 +98,10 @@ def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None
     finally:
         runtime.close()
     render_outcomes(result.outcomes, table_console())
+    render_undelivered(result.undelivered, table_console())
     if pushgateway and runtime.metrics is not None:
         push_metrics(pushgateway, runtime.metrics, instance=runtime.settings.lease.name)
-    sys.exit(_cycle_exit_code(result.ok, result.report))
+    sys.exit(_cycle_exit_code(result))
 
 
 @cli.command()
@@ -192,10 +194,13 @@ def _managed_or_exit(runtime: Runtime, name: str) -> ManagedSecretSettings:
         _exit_config_error(error)
 
 
-def _cycle_exit_code(all_ok: bool, report: CheckReport) -> int:
-    if not all_ok:
+def _cycle_exit_code(result: CycleResult) -> int:
+    # An undelivered alert outranks the rest: the exit code may be the only way the news gets out.
+    if result.undelivered:
+        return int(ExitCode.UNDELIVERED)
+    if not result.ok:
         return int(ExitCode.CRITICAL)
-    return int(ExitCode.UNKNOWN if report.failed_orgs else ExitCode.OK)
+    return int(ExitCode.UNKNOWN if result.report.failed_orgs else ExitCode.OK)
 
 
 def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: Metrics | None = None) -> Runtime:

@@ -9,15 +9,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
+from rotator.alerting import Alerting, AlertingResult
 from rotator.alerts import build_sinks
-from rotator.domain.alerts import SentRecord, plan_notifications
 from rotator.domain.check import CheckReport, build_check_report
-from rotator.domain.conditions import conditions_after_cycle
+from rotator.domain.conditions import conditions_after_cycle, resolution_reason
 from rotator.domain.journal import JournalError
 from rotator.domain.keys import ApiKey
 from rotator.domain.outcome import Outcome, Result
@@ -27,12 +27,13 @@ from rotator.langsmith import LangSmithClient
 from rotator.metrics import Metrics
 from rotator.observability import redact_text
 from rotator.rotation import MustStop, RotationSaga
+from rotator.schedule import alert_hold_time
 from rotator.settings import ConfigError, ManagedSecretSettings, OrgSettings, SecretRef, Settings
-from rotator.vault import CasConflictError, KvStore, VaultError, VaultSession
+from rotator.vault import KvStore, VaultError, VaultSession
 from rotator.vault.alert_state import AlertStateStore
 from rotator.vault.connect import connect_vault
 from rotator.vault.journal import JournalStore
-from rotator.vault.lease import Lease
+from rotator.vault.lease import Lease, new_holder_id
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,8 @@ class CycleResult:
     report: CheckReport
     outcomes: tuple[Outcome, ...]
     seconds: float = 0.0
+    undelivered: Mapping[str, int] = field(default_factory=dict)
+    """Per alert sink, the notifications it did not acknowledge (sent again next cycle)."""
 
     @property
     def ok(self) -> bool:
@@ -76,10 +79,16 @@ class Runtime:
             settings.alerts,
             lambda ref, field: self._resolve(ref, environ, field),
             on_delivery=metrics.observe_delivery if metrics is not None else None,
-            alertmanager_resolve_timeout=3 * max(settings.poll_interval, timedelta(minutes=15)),
+            alertmanager_resolve_timeout=alert_hold_time(settings),
+            generator_url=settings.alerts.external_url,
         )
-        self._alert_state: dict[str, SentRecord] = {}
-        """Dedup state when there is no Vault to keep it in (then it lasts as long as the process)."""
+        self.alerting = Alerting(
+            self.alerts,
+            AlertStateStore(self.kv(), self._state_prefix()) if self.vault is not None else None,
+            holder=new_holder_id(),
+            renotify_interval=settings.alerts.renotify_interval,
+            labels=settings.alerts.labels,
+        )
         self.build_client: ClientFactory = client_factory_for(
             settings, metrics.observe_request if metrics is not None else None
         )
@@ -135,9 +144,8 @@ class Runtime:
         )
         if any(outcome.promoted or outcome.result is Result.COMPLETED for outcome in outcomes):
             report = self.check()  # keys were created or deleted: metrics should show them as they are now
-        result = CycleResult(report, outcomes, time.monotonic() - started)
-        if not dry_run:
-            self._alert(result)
+        undelivered = {} if dry_run else self._alert(report, outcomes).undelivered
+        result = CycleResult(report, outcomes, time.monotonic() - started, undelivered)
         self._record(result)
         return result
 
@@ -146,32 +154,28 @@ class Runtime:
         self.release()
         self.alerts.close()
 
-    def _alert(self, result: CycleResult) -> None:
-        """Send what changed since the last cycle, deduplicated through Vault so restarts and CronJob runs
-        do not repeat themselves, and two replicas do not both send."""
+    def _alert(self, report: CheckReport, outcomes: Sequence[Outcome]) -> AlertingResult:
+        org_outcomes = self._org_outcomes(outcomes)
         alerts = conditions_after_cycle(
-            result.report,
-            self._org_outcomes(result.outcomes),
-            admin_key_ids=self._admin_key_ids(result.report),
+            report,
+            org_outcomes,
+            admin_key_ids=self._admin_key_ids(report),
             admin_key_sources={org.name: _describe_source(org.api_key) for org in self.settings.orgs},
+            declared={
+                (secret.org, str(secret.adopt.key_id)): secret.name
+                for secret in self.settings.managed
+                if secret.adopt.key_id is not None
+            },
         )
-        now = self.now()
-        renotify = self.settings.alerts.renotify_interval
-        store = AlertStateStore(self.kv(), self._state_prefix()) if self.vault is not None else None
-        try:
-            state, version = store.load() if store is not None else (self._alert_state, 0)
-            notifications, new_state = plan_notifications(alerts, state, now=now, renotify_interval=renotify)
-            if store is not None and (notifications or new_state != state):
-                store.save(new_state, version)
-            self._alert_state = new_state
-        except CasConflictError:
-            log.info("alerts.sent_by_another_process")
-            return
-        except VaultError as error:
-            # Alerting must not depend on Vault: send without dedup rather than stay silent.
-            log.error("alerts.state_unavailable", error=redact_text(str(error)))
-            notifications, _ = plan_notifications(alerts, self._alert_state, now=now, renotify_interval=renotify)
-        self.alerts.dispatch(notifications, [alert for alert in alerts if not alert.is_event], now)
+        result = self.alerting.run(
+            alerts,
+            reason=resolution_reason(report, org_outcomes),
+            unknown_orgs={inventory.org for inventory in report.failed_orgs},
+            now=self.now(),
+        )
+        if self.metrics is not None:
+            self.metrics.record_undelivered([sink.name for sink in self.alerts.sinks], result.undelivered)
+        return result
 
     def _org_outcomes(self, outcomes: Sequence[Outcome]) -> list[tuple[str, Outcome]]:
         orgs = {secret.name: secret.org for secret in self.settings.managed}
@@ -314,6 +318,7 @@ class Runtime:
             failures=results[Result.FAILED.value],
             failed_orgs=[inv.org for inv in result.report.failed_orgs],
             outcomes=dict(results),
+            undelivered=dict(result.undelivered),
             lease="held" if self.lease is not None and self.lease.held else "none" if self.lease is None else "standby",
             duration_s=round(result.seconds, 3),
         )

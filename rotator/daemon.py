@@ -11,7 +11,6 @@ that call may still land; the journal lets the next holder finish or undo the st
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import signal
 import sys
@@ -29,13 +28,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from rotator.cycle import Runtime
 from rotator.http_server import Check, StatusServer
+from rotator.schedule import cycle_interval
 
 log = structlog.get_logger(__name__)
 
 # Liveness fails when a cycle runs longer than this many poll intervals, or none started for as long.
 STUCK_AFTER_INTERVALS = 3
-# Cron schedules are irregular (weekdays only, monthly): their interval is the longest gap among this many runs.
-CRON_SAMPLE_RUNS = 32
 
 
 def exit_now(code: int) -> NoReturn:
@@ -69,7 +67,7 @@ class Daemon:
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.server: StatusServer | None = None
         self._exit_hard = exit_hard
-        self._interval_cache = self._compute_interval()
+        self._interval_cache = cycle_interval(self.settings)
         lease = runtime.lease
         if lease is not None:
             # Live, not set once per cycle: the renewal job takes or loses the lease between cycles too.
@@ -197,23 +195,6 @@ class Daemon:
 
     def _interval(self) -> timedelta:
         return self._interval_cache
-
-    def _compute_interval(self) -> timedelta:
-        """Time between two scheduled cycles: poll_interval plus jitter, or a cron schedule's longest gap."""
-        daemon = self.settings.daemon
-        if not daemon.cron:
-            return self.settings.poll_interval + daemon.jitter
-        trigger = CronTrigger.from_crontab(daemon.cron, timezone=UTC)
-        fires: list[datetime] = []
-        previous, now = None, datetime.now(UTC)
-        for _ in range(CRON_SAMPLE_RUNS):
-            fire = trigger.get_next_fire_time(previous, now)
-            if fire is None:
-                break
-            fires.append(fire)
-            previous, now = fire, fire + timedelta(seconds=1)
-        gaps = [later - earlier for earlier, later in itertools.pairwise(fires)]
-        return max(gaps, default=self.settings.poll_interval) + daemon.jitter
 
     def _describe_schedule(self) -> str:
         daemon = self.settings.daemon

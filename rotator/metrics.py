@@ -137,6 +137,12 @@ class Metrics:
             ["sink", "result"],
             registry=self.registry,
         )
+        self.alert_notifications_pending = Gauge(
+            f"{PREFIX}_alert_notifications_pending",
+            "Notifications an alert sink did not acknowledge in the last cycle: they are sent again next cycle.",
+            ["sink"],
+            registry=self.registry,
+        )
         self.lease_held = Gauge(
             f"{PREFIX}_lease_held",
             "1 while this process holds the rotation lease (it may rotate), 0 on standby.",
@@ -150,6 +156,10 @@ class Metrics:
     def observe_delivery(self, sink: str, ok: bool) -> None:
         """The alert dispatcher's ``on_delivery`` hook."""
         self.alert_deliveries.labels(sink, "ok" if ok else "failed").inc()
+
+    def record_undelivered(self, sinks: Iterable[str], undelivered: Mapping[str, int]) -> None:
+        for sink in sinks:
+            self.alert_notifications_pending.labels(sink).set(undelivered.get(sink, 0))
 
     def record_cycle(
         self,

@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rotator.domain.alerts import RESERVED_LABELS
 from rotator.domain.durations import parse_duration
 from rotator.domain.policy import ExpiryPolicy
 from rotator.domain.timing import MAX_LIFETIME, timing_problems
@@ -385,7 +386,7 @@ class SinkFilters(_Strict):
 class _SinkSettings(_Strict):
     name: StableName | None = None
     """Used in logs and metrics; default: the sink's type."""
-    min_severity: Literal["info", "warning", "error", "critical"] = "warning"
+    min_severity: Literal["info", "warning", "critical"] = "warning"
     filters: SinkFilters = SinkFilters()
     timeout: Duration = timedelta(seconds=10)
 
@@ -402,10 +403,38 @@ class PagerDutySinkSettings(_SinkSettings):
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
 
+class BasicAuthSettings(_Strict):
+    username: NonBlank
+    password: SecretRef
+
+
+_HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+
 class AlertmanagerSinkSettings(_SinkSettings):
     type: Literal["alertmanager"]
     url: str
     """Alertmanager's base URL, e.g. http://alertmanager:9093; alerts go to /api/v2/alerts."""
+    headers: dict[Annotated[str, Field(pattern=_HEADER_NAME)], NonBlank] = {}
+    """Sent with every post, e.g. X-Scope-OrgID for Mimir's or Cortex's multi-tenant Alertmanager."""
+    bearer_token: SecretRef | None = None
+    basic_auth: BasicAuthSettings | None = None
+    ca_file: Path | None = None
+    """A PEM bundle to verify an https Alertmanager with, instead of the system's CAs."""
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> Self:
+        problems: list[_Problem] = []
+        if self.bearer_token is not None and self.basic_auth is not None:
+            problems.append((("bearer_token",), "give bearer_token or basic_auth, not both"))
+        if (self.bearer_token or self.basic_auth) and any(h.lower() == "authorization" for h in self.headers):
+            problems.append((("headers",), "Authorization is set by bearer_token or basic_auth; do not repeat it"))
+        _refuse("AlertmanagerSinkSettings", problems)
+        return self
+
+    def secret_refs(self) -> list[SecretRef]:
+        refs = [self.bearer_token] if self.bearer_token else []
+        return refs + ([self.basic_auth.password] if self.basic_auth else [])
 
 
 class WebhookSinkSettings(_SinkSettings):
@@ -421,8 +450,41 @@ SinkSettings = Annotated[
 ]
 
 
+class AlertmanagerConventions(_Strict):
+    expected_interval: Duration | None = None
+    """How often cycles run, for `rotator once` under a CronJob; default: the daemon's schedule (daemon.cron,
+    else poll_interval). A firing alert's endsAt is three of these ahead."""
+
+    @field_validator("expected_interval")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than 0")
+        return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _static_label(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError("not a Prometheus label name ([A-Za-z_][A-Za-z0-9_]*)")
+    if name in RESERVED_LABELS:
+        raise ValueError("set by the rotator on every alert; choose another name")
+    return name
+
+
 class AlertsSettings(_Strict):
     renotify_interval: Duration = timedelta(hours=24)
+    labels: dict[Annotated[str, AfterValidator(_static_label)], NonBlank] = {}
+    """Static labels on every alert and every sink (team, env, cluster), for routing trees that match on them."""
+    external_url: Annotated[str, AfterValidator(_http_url)] | None = None
+    """A page about the rotator (a Grafana dashboard, a runbook): Alertmanager's generatorURL, PagerDuty's link."""
+    alertmanager: AlertmanagerConventions = AlertmanagerConventions()
     sinks: list[SinkSettings] = []
 
     @field_validator("sinks")
@@ -543,6 +605,12 @@ class Settings(_Strict):
                 )
         refs = [org.api_key for org in self.orgs] + [
             value for sink in self.alerts.sinks for value in dict(sink).values() if isinstance(value, SecretRef)
+        ]
+        refs += [
+            ref
+            for sink in self.alerts.sinks
+            if isinstance(sink, AlertmanagerSinkSettings)
+            for ref in sink.secret_refs()
         ]
         if (self.managed or any(ref.vault for ref in refs)) and self.vault is None:
             problems.append((("vault",), "managed secrets and Vault references need vault settings (or VAULT_ADDR)"))
@@ -699,6 +767,8 @@ def _validate(data: Any, field_names: Mapping[str, str]) -> Settings:
 def _describe(error: Any, field_names: Mapping[str, str]) -> str:
     loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
     message = str(error["msg"]).removeprefix("Value error, ")
+    if loc and loc[-1] == "[key]":  # a mapping's key is at fault, not its value
+        loc, message = loc[:-1], f"the name {loc[-2]!r}: {message}"
     if error["type"] == "extra_forbidden":
         message = "unknown field"
     elif error["type"] == "missing":

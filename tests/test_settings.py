@@ -333,6 +333,31 @@ def test_secret_from_a_file(tmp_path: Path) -> None:
             "{sinks: [{type: webhook, url: {env: A}, filters: {kinds: [robot]}}]}",
             "alerts.sinks[0].webhook.filters.kinds[0]: Input should be",
         ),
+        (
+            "{sinks: [{type: slack, webhook_url: {env: A}, min_severity: error}]}",
+            "alerts.sinks[0].slack.min_severity: Input should be 'info', 'warning' or 'critical'",
+        ),
+        ("{labels: {severity: high}}", "alerts.labels.severity: the name 'severity': set by the rotator on every"),
+        (
+            "{labels: {team-name: sre}}",
+            "alerts.labels.team-name: the name 'team-name': not a Prometheus label name",
+        ),
+        ("{labels: {team: ''}}", "alerts.labels.team: must not be empty"),
+        ("{external_url: 'grafana.example.com'}", "alerts.external_url: must be an http(s) URL"),
+        ("{alertmanager: {expected_interval: 0}}", "alerts.alertmanager.expected_interval: must be longer than 0"),
+        (
+            "{sinks: [{type: alertmanager, url: 'http://a', bearer_token: {env: T}, basic_auth: "
+            "{username: u, password: {env: P}}}]}",
+            "alerts.sinks[0].alertmanager.bearer_token: give bearer_token or basic_auth, not both",
+        ),
+        (
+            "{sinks: [{type: alertmanager, url: 'http://a', bearer_token: {env: T}, headers: {Authorization: x}}]}",
+            "alerts.sinks[0].alertmanager.headers: Authorization is set by bearer_token or basic_auth",
+        ),
+        (
+            "{sinks: [{type: alertmanager, url: 'http://a', headers: {'X Scope': tenant}}]}",
+            "alerts.sinks[0].alertmanager.headers.X Scope: the name 'X Scope': String should match pattern",
+        ),
     ],
 )
 def test_malformed_alert_sinks_name_the_field(tmp_path: Path, alerts: str, expected: str) -> None:

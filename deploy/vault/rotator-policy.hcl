@@ -4,7 +4,9 @@
 #
 #   vault policy write langsmith-rotator deploy/vault/rotator-policy.hcl
 #
-# Token lookup, renewal and the mount check (sys/internal/ui/mounts) are covered by Vault's default policy.
+# Token lookup, renewal, the mount check (sys/internal/ui/mounts) and sys/capabilities-self (asked before a
+# rotation creates a key, so a policy too narrow to store it stops the rotation before it starts) are covered
+# by Vault's default policy.
 
 # The managed secrets apps read: written with check-and-set, read back, and their custom metadata set
 # (rotated_at, previous_key_id, ...). No delete: the rotator never destroys a secret.
@@ -21,6 +23,12 @@ path "secret/data/langsmith-rotator/secrets/*" {
   capabilities = ["create", "read", "update"]
 }
 path "secret/data/langsmith-rotator/leases/*" {
+  capabilities = ["create", "read", "update"]
+}
+
+# What each alert sink has acknowledged, so a restart or the next CronJob run neither repeats nor loses an
+# alert: one document, written with check-and-set.
+path "secret/data/langsmith-rotator/alerts" {
   capabilities = ["create", "read", "update"]
 }
 

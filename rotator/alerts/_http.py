@@ -13,7 +13,7 @@ import json
 import ssl
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,14 +59,17 @@ DEFAULT_RETRY = RetryPolicy()
 
 @dataclass(frozen=True, slots=True)
 class HttpOptions:
-    """How a sink talks HTTP: its time budget per ``send`` (seconds), its retries, and (for tests) its clock and
-    transport."""
+    """How a sink talks HTTP: its time budget per ``send`` (seconds), its retries, extra headers (auth, tenant),
+    the CA bundle to trust, and (for tests) its clock and transport."""
 
     timeout: float = 10.0
     retry: RetryPolicy = DEFAULT_RETRY
     sleep: Sleep = time.sleep
     clock: Clock = time.monotonic
     transport: httpx.BaseTransport | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ca_file: str | None = None
+    """A PEM bundle to verify the receiver with; default: the system's CAs."""
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:
@@ -96,8 +99,10 @@ def encode_json(body: object) -> bytes:
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
-    return httpx.create_ssl_context()
+def _tls_context(ca_file: str | None) -> ssl.SSLContext:
+    if ca_file is None:
+        return httpx.create_ssl_context()
+    return ssl.create_default_context(cafile=ca_file)
 
 
 class JsonPoster:
@@ -111,9 +116,9 @@ class JsonPoster:
         self._client = httpx.Client(
             timeout=http.timeout,
             transport=http.transport,
-            verify=_tls_context(),
+            verify=_tls_context(http.ca_file),
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
+            headers={**http.headers, "User-Agent": USER_AGENT, "Content-Type": "application/json"},
         )
 
     @classmethod

@@ -1,17 +1,17 @@
 """Alertmanager's API v2: ``POST {url}/api/v2/alerts`` with a list of alerts, as Prometheus does.
 
 Alertmanager resolves an alert by itself when its ``endsAt`` passes, so, like Prometheus, the sink re-posts
-every FIRING alert each cycle with ``endsAt`` = now + ``resolve_timeout`` (default 45 minutes: three 15-minute
-cycles, so one missed cycle does not resolve anything; make it about three times the poll interval). A resolve
-is posted with ``endsAt`` = now, which closes the alert at once.
+every FIRING alert each cycle with ``endsAt`` = now + ``resolve_timeout``, which the caller derives from the
+schedule in force (three intervals between runs, so one or two missed runs resolve nothing). A resolve is
+posted with ``endsAt`` = now, which closes the alert at once, and repeated until Alertmanager accepts it.
 
 Alertmanager identifies an alert by its labels, so labels are stable facts only: ``alertname`` (from the kind,
 e.g. ``LangSmithKeyExpiry``), ``severity``, ``alert_id``, ``org``, ``kind`` (the key kind, as in the metrics),
-``description`` and ``managed``. Words that change each cycle (days left) go in annotations: ``summary``,
-``description`` (the action), and the alert's details. When a condition's labels change (its severity rose)
-or it stops firing without a resolve (a restart lost the dedup state of the other sinks), the sink posts the
-label set it sent before with ``endsAt`` = now, so nothing lingers until its ``endsAt``. That memory is per
-process; after a restart, a stale alert ends at its ``endsAt`` at the latest.
+``key_id``, ``managed``, and the config's static labels (``alerts.labels``). Free text goes in annotations:
+``summary``, ``description`` (what to do), ``key_description`` (the key's own description), the alert's
+details, and on a resolve ``resolved_because``. When a condition's labels change (its severity rose), the
+label set Alertmanager last accepted is posted with ``endsAt`` = now, so it does not linger until its
+``endsAt``; the delivery ledger remembers it across processes, so this holds for CronJob runs too.
 
 Events (a rotation succeeded) are not sent: Alertmanager has no notion of a one-shot event, and an alert that
 fires and resolves at once would only notify "resolved" noise.
@@ -54,23 +54,34 @@ def labels_for(alert: Alert) -> Labels:
         "alert_id": alert.id,
         "org": alert.org or "",
         "kind": alert.key_kind or "",
-        "description": alert.details.get("description", ""),
+        "key_id": alert.key_id or "",
         "managed": alert.managed or "",
     }
-    return {name: value for name, value in labels.items() if value}  # Alertmanager treats empty as absent
+    merged = {**alert.labels, **labels}
+    return {name: value for name, value in merged.items() if value}  # Alertmanager treats empty as absent
 
 
-def annotations_for(alert: Alert) -> dict[str, str]:
-    annotations = {_label_name(k): v for k, v in alert.details.items() if k not in {"summary", "description"}}
-    return {**annotations, "summary": alert.summary, "description": alert.action}
+def annotations_for(alert: Alert, *, resolved_because: str | None = None) -> dict[str, str]:
+    details = {_label_name(k): v for k, v in alert.details.items() if k not in {"summary", "description"}}
+    annotations = {**details, "summary": alert.summary, "description": alert.action}
+    if "description" in alert.details:
+        annotations["key_description"] = alert.details["description"]
+    if resolved_because:
+        annotations["resolved_because"] = resolved_because
+    return annotations
 
 
 def postable_alert(
-    alert: Alert, *, starts_at: datetime, ends_at: datetime, generator_url: str | None = None
+    alert: Alert,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    generator_url: str | None = None,
+    resolved_because: str | None = None,
 ) -> dict[str, Any]:
     posted: dict[str, Any] = {
         "labels": labels_for(alert),
-        "annotations": annotations_for(alert),
+        "annotations": annotations_for(alert, resolved_because=resolved_because),
         "startsAt": utc_iso(starts_at),
         "endsAt": utc_iso(ends_at),
     }
@@ -105,31 +116,33 @@ class AlertmanagerSink(HttpSink):
         self._alerts_url = f"{url.rstrip('/')}/api/v2/alerts"
         self._resolve_timeout = resolve_timeout
         self._generator_url = generator_url
-        self._posted: dict[tuple[tuple[str, str], ...], Alert] = {}
-        """Label sets posted as firing, and not yet posted as resolved."""
         secrets = url_secrets(url, secret_path=False)
         super().__init__(JsonPoster.for_sink(name, self._alerts_url, http, secret_path=False, secrets=secrets))
 
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         current = {_identity(labels_for(a)): a for a in firing if not a.is_event}
-        ending = {
-            _identity(labels_for(n.alert)): n.alert
-            for n in notifications
-            if n.action == "resolve" and not n.alert.is_event
-        }
-        ending.update(self._posted)  # whatever was firing before and no longer is
-        ending = {identity: alert for identity, alert in ending.items() if identity not in current}
         body = [self._postable(alert, now, now + self._resolve_timeout) for alert in current.values()]
-        body += [self._postable(alert, now, now) for alert in ending.values()]
-        if not body:
-            return
-        try:
+        ended: set[tuple[tuple[str, str], ...]] = set()
+        for notification in notifications:
+            if notification.alert.is_event:
+                continue
+            if notification.action == "resolve":
+                gone, because = notification.alert, notification.reason
+            elif notification.previous is not None:
+                gone, because = notification.previous, f"now {notification.alert.severity.value}"
+            else:
+                continue
+            identity = _identity(labels_for(gone))
+            if identity not in current and identity not in ended:
+                ended.add(identity)
+                body.append(self._postable(gone, now, now, resolved_because=because))
+        if body:
             self._http.post(self._alerts_url, encode_json(body), budget=self._http.budget(), expected={200})
-        except Exception:
-            self._posted.update(current)  # the stale ones are retried next cycle
-            raise
-        self._posted = dict(current)
 
-    def _postable(self, alert: Alert, now: datetime, ends_at: datetime) -> dict[str, Any]:
+    def _postable(
+        self, alert: Alert, now: datetime, ends_at: datetime, *, resolved_because: str | None = None
+    ) -> dict[str, Any]:
         # Alertmanager keeps the earliest startsAt of an alert it already holds, so "now" is right each time.
-        return postable_alert(alert, starts_at=now, ends_at=ends_at, generator_url=self._generator_url)
+        return postable_alert(
+            alert, starts_at=now, ends_at=ends_at, generator_url=self._generator_url, resolved_because=resolved_because
+        )

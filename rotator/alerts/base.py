@@ -57,19 +57,29 @@ class HttpSink:
 T = TypeVar("T")
 
 
-def deliver_each(sink: str, items: Sequence[T], deliver: Callable[[T], None]) -> None:
-    """Deliver every item even when some fail; then raise the first failure, counting the others."""
+def deliver_each(items: Sequence[tuple[T, Sequence[Notification]]], deliver: Callable[[T], None]) -> None:
+    """Deliver every item (each carrying some notifications) even when some fail; then raise the first failure,
+    counting the others, with the notifications of the items that did go through as ``acknowledged``."""
     failures: list[DeliveryError] = []
-    for item in items:
+    acknowledged: list[Notification] = []
+    for item, carried in items:
         try:
             deliver(item)
         except DeliveryError as error:
             failures.append(error)
+        else:
+            acknowledged.extend(carried)
     if failures:
         first = failures[0]
         if len(items) > 1:
             first.message = f"{first.message} [{len(failures)} of {len(items)} messages failed]"
+        first.acknowledged = tuple(acknowledged)
         raise first
+
+
+def one_each(notifications: Sequence[Notification]) -> list[tuple[Notification, Sequence[Notification]]]:
+    """For sinks that send one message per notification."""
+    return [(notification, (notification,)) for notification in notifications]
 
 
 def cut(text: str, limit: int) -> str:

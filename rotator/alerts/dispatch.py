@@ -1,21 +1,25 @@
-"""Fan notifications out to every sink at once, each with its own filters, timeout and retries.
+"""Fan notifications out to every sink at once, each with its own timeout and retries.
 
-A sink that fails, hangs or raises never blocks the others and never raises out of ``dispatch``: each runs in
-its own worker thread, and ``dispatch`` waits for each at most its timeout (plus a little ``grace`` for the
-sink to report its own, more precise, error). Outcomes are logged and reported through ``on_delivery`` (for
-metrics) and returned. A sink still busy with an earlier delivery that overran its timeout is skipped and
-reported failed, so a black-holed receiver cannot pile up threads.
+``dispatch`` takes each sink's own work (what its ledger and filters planned for it) and says, per sink, which
+notifications it acknowledged. A sink that fails, hangs or raises never blocks the others and never raises
+out of ``dispatch``: each runs in its own worker thread, and ``dispatch`` waits for each at most its timeout
+(plus a little ``grace`` for the sink to report its own, more precise, error). Outcomes are logged and reported
+through ``on_delivery`` (for metrics) and returned. A sink still busy with an earlier delivery that overran its
+timeout is skipped and reported failed, so a black-holed receiver cannot pile up threads.
 """
 
 from __future__ import annotations
 
+import base64
+import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
@@ -64,6 +68,14 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class SinkWork:
+    """What one sink is to be sent now: its notifications, and (for sinks that re-post them) every firing alert."""
+
+    notifications: Sequence[Notification] = ()
+    firing: Sequence[Alert] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """What happened to one sink in one dispatch."""
 
@@ -73,13 +85,22 @@ class Delivery:
     firing: int
     error: str | None = None
     """Why it failed: safe to show (no secret)."""
+    acknowledged: tuple[Notification, ...] = ()
+    """The notifications the receiver accepted: all of them when ``ok``, maybe some when not."""
+
+    @property
+    def unacknowledged(self) -> int:
+        return self.notifications - len(self.acknowledged)
+
+
+_NO_WORK = SinkWork()
 
 
 @dataclass(slots=True)
 class _Job:
     route: Route
-    notifications: list[Notification]
-    firing: list[Alert]
+    notifications: Sequence[Notification]
+    firing: Sequence[Alert]
     started: float
     future: Future[None] | None = None
     skipped: str | None = field(default=None)
@@ -120,11 +141,24 @@ class Dispatcher:
     def sinks(self) -> list[Sink]:
         return [route.sink for route in self._routes]
 
-    def dispatch(self, notifications: Sequence[Notification], firing: Sequence[Alert], now: datetime) -> list[Delivery]:
-        """Send to every sink what its filters let through; return one ``Delivery`` per sink that had work."""
+    @property
+    def grace(self) -> float:
+        """How long past a sink's timeout ``dispatch`` waits for its own error."""
+        return self._grace
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes)
+
+    def dispatch(self, work: Mapping[str, SinkWork], now: datetime) -> list[Delivery]:
+        """Send each sink its work; return one ``Delivery`` per sink that had any."""
         if self._closed:
             raise RuntimeError("the alert dispatcher is closed")
-        jobs = [job for route in self._routes if (job := self._submit(route, notifications, firing, now))]
+        jobs = [
+            job
+            for route in self._routes
+            if (job := self._submit(route, work.get(route.sink.name, _NO_WORK), now)) is not None
+        ]
         deliveries = [self._wait(job) for job in jobs]
         for delivery in deliveries:
             self._report(delivery)
@@ -142,29 +176,26 @@ class Dispatcher:
             except Exception as error:  # one sink's close must not keep the others' clients open
                 log.warning("alert.sink_close_failed", sink=route.sink.name, error=self._describe(error))
 
-    def _submit(
-        self, route: Route, notifications: Sequence[Notification], firing: Sequence[Alert], now: datetime
-    ) -> _Job | None:
+    def _submit(self, route: Route, work: SinkWork, now: datetime) -> _Job | None:
         sink = route.sink
-        accepted = [n for n in notifications if route.filter.accepts(n.alert)]
-        holding = [a for a in firing if route.filter.accepts(a)] if sink.resends_firing else []
-        if not accepted and not holding:
+        holding = work.firing if sink.resends_firing else ()
+        if not work.notifications and not holding:
             return None
-        job = _Job(route, accepted, holding, time.monotonic())
+        job = _Job(route, work.notifications, holding, time.monotonic())
         with self._lock:
             previous = self._inflight.get(sink.name)
             if previous is not None and not previous.done():
                 job.skipped = "still busy with an earlier delivery that overran its timeout"
                 return job
-            job.future = self._pool.submit(sink.send, accepted, holding, now=now)
+            job.future = self._pool.submit(sink.send, job.notifications, holding, now=now)
             self._inflight[sink.name] = job.future
         return job
 
     def _wait(self, job: _Job) -> Delivery:
         name = job.route.sink.name
 
-        def failed(error: str) -> Delivery:
-            return Delivery(name, False, len(job.notifications), len(job.firing), error)
+        def failed(error: str, acknowledged: Sequence[Notification] = ()) -> Delivery:
+            return Delivery(name, False, len(job.notifications), len(job.firing), error, tuple(acknowledged))
 
         if job.future is None:
             return failed(job.skipped or "not sent")
@@ -175,10 +206,10 @@ class Dispatcher:
             job.future.add_done_callback(lambda future: self._late(name, future))
             return failed(f"{name}: no result within its {job.route.timeout:g}s timeout")
         except DeliveryError as error:
-            return failed(self._scrub(str(error)))
+            return failed(self._scrub(str(error)), error.acknowledged)
         except Exception as error:  # a bug in a sink must not stop the others or the cycle
             return failed(f"{name}: {self._describe(error)}")
-        return Delivery(name, True, len(job.notifications), len(job.firing))
+        return Delivery(name, True, len(job.notifications), len(job.firing), acknowledged=tuple(job.notifications))
 
     def _report(self, delivery: Delivery) -> None:
         if delivery.ok:
@@ -190,6 +221,7 @@ class Dispatcher:
                 "alert.delivery_failed",
                 sink=delivery.sink,
                 notifications=delivery.notifications,
+                acknowledged=len(delivery.acknowledged),
                 firing=delivery.firing,
                 error=delivery.error,
             )
@@ -260,10 +292,15 @@ class _SinkFactory:
             self.secrets.append(routing_key)
             events_url = _url(configured.events_url, f"{where}.events_url")
             self.secrets += url_secrets(events_url, secret_path=False)
-            return PagerDutySink(routing_key=routing_key, events_url=events_url, name=name, http=http)
+            return PagerDutySink(
+                routing_key=routing_key, events_url=events_url, name=name, link=self.generator_url, http=http
+            )
         if isinstance(configured, AlertmanagerSinkSettings):
             url = _url(configured.url, f"{where}.url")
             self.secrets += url_secrets(url, secret_path=False)
+            http = replace(http, headers={**configured.headers, **self._authorization(configured, where)})
+            if configured.ca_file is not None:
+                http = replace(http, ca_file=_readable(configured.ca_file, f"{where}.ca_file"))
             return AlertmanagerSink(
                 url=url, name=name, resolve_timeout=self.resolve_timeout, generator_url=self.generator_url, http=http
             )
@@ -278,10 +315,32 @@ class _SinkFactory:
             self.secrets.append(hmac_secret)
         return WebhookSink(url=url, name=name, hmac_secret=hmac_secret, http=http)
 
+    def _authorization(self, configured: AlertmanagerSinkSettings, where: str) -> dict[str, str]:
+        if configured.bearer_token is not None:
+            token = self.resolve(configured.bearer_token, f"{where}.bearer_token")
+            self.secrets.append(token)
+            return {"Authorization": f"Bearer {token}"}
+        if configured.basic_auth is not None:
+            password = self.resolve(configured.basic_auth.password, f"{where}.basic_auth.password")
+            encoded = base64.b64encode(f"{configured.basic_auth.username}:{password}".encode()).decode("ascii")
+            self.secrets += [password, encoded]
+            return {"Authorization": f"Basic {encoded}"}
+        return {}
+
     def _secret_url(self, ref: SecretRef, where: str) -> str:
         url = _url(self.resolve(ref, where), where)
         self.secrets += url_secrets(url, secret_path=True)
         return url
+
+
+def _readable(path: Path, where: str) -> str:
+    """``path`` as a string if it is a CA bundle the TLS stack accepts; otherwise the field and the cause."""
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as error:
+        cause = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise ConfigError([f"{where}: cannot use {path} as a CA bundle: {cause}"]) from None
+    return str(path)
 
 
 def _url(value: str, where: str) -> str:

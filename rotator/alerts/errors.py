@@ -6,7 +6,11 @@ the sink, a masked URL and the HTTP status, never a webhook URL's secret path, a
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from rotator.domain.alerts import Notification
 
 
 class DeliveryError(Exception):
@@ -31,6 +35,8 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         """Seconds the receiver asked us to wait (``Retry-After``), if it said."""
         self.attempts = attempts
+        self.acknowledged: Sequence[Notification] = ()
+        """Notifications of the same send that the receiver did accept before this failure."""
 
     def __str__(self) -> str:
         return self.message

@@ -1,6 +1,6 @@
 """The always-on sink: every notification as a structured log line, whatever else is configured.
 
-Events are ``alert.trigger`` and ``alert.resolve``, at level error (critical, error), warning or info, so a
+Events are ``alert.trigger`` and ``alert.resolve``, at level error (critical), warning or info, so a
 log-based alerting stack can route on them and a person reading the logs sees what the other sinks were sent.
 """
 
@@ -18,7 +18,6 @@ log = structlog.get_logger("rotator.alerts")
 
 _LEVEL = {
     Severity.CRITICAL: logging.ERROR,
-    Severity.ERROR: logging.ERROR,
     Severity.WARNING: logging.WARNING,
     Severity.INFO: logging.INFO,
 }
@@ -44,12 +43,14 @@ class LogSink:
                 kind=alert.kind.value,
                 severity=alert.severity.value,
                 repeat=notification.repeat,
+                reason=notification.reason,
                 summary=alert.summary,
                 action=alert.action,
                 org=alert.org,
                 key_kind=alert.key_kind,
                 managed=alert.managed,
                 details=dict(alert.details),
+                labels=dict(alert.labels),
             )
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from rotator.alerts._http import DEFAULT_HTTP, Budget, HttpOptions, JsonPoster, encode_json
 from rotator.alerts._redact import display_url
-from rotator.alerts.base import SOURCE, HttpSink, cut, deliver_each, utc_iso
+from rotator.alerts.base import SOURCE, HttpSink, cut, deliver_each, one_each, utc_iso
 from rotator.domain.alerts import Alert, Notification
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -37,8 +37,10 @@ def dedup_key(alert: Alert) -> str:
     return f"{alert.id[: DEDUP_KEY_MAX - len(digest) - 1]}:{digest}"
 
 
-def alert_event(notification: Notification, routing_key: str, *, now: datetime) -> dict[str, Any]:
-    """The Events API v2 body for a trigger or resolve."""
+def alert_event(
+    notification: Notification, routing_key: str, *, now: datetime, link: str | None = None
+) -> dict[str, Any]:
+    """The Events API v2 body for a trigger or resolve; ``link`` (alerts.external_url) is shown on the incident."""
     alert = notification.alert
     body: dict[str, Any] = {
         "routing_key": routing_key,
@@ -50,7 +52,7 @@ def alert_event(notification: Notification, routing_key: str, *, now: datetime) 
     payload: dict[str, Any] = {
         "summary": cut(alert.summary, SUMMARY_MAX),
         "source": SOURCE,
-        "severity": alert.severity.value,  # the domain's severities are PagerDuty's: critical|error|warning|info
+        "severity": alert.severity.value,  # the domain's severities are among PagerDuty's: critical|warning|info
         "timestamp": utc_iso(now),
         "component": alert.managed or alert.details.get("description") or alert.kind.value,
         "class": alert.kind.value,
@@ -58,7 +60,8 @@ def alert_event(notification: Notification, routing_key: str, *, now: datetime) 
     }
     if alert.org:
         payload["group"] = alert.org
-    return {**body, "payload": payload, "client": SOURCE}
+    links = {"links": [{"href": link, "text": "LangSmith key rotator"}]} if link else {}
+    return {**body, "payload": payload, "client": SOURCE, **links}
 
 
 def change_event(alert: Alert, routing_key: str, *, now: datetime) -> dict[str, Any]:
@@ -77,6 +80,7 @@ def change_event(alert: Alert, routing_key: str, *, now: datetime) -> dict[str, 
 def _custom_details(notification: Notification) -> dict[str, Any]:
     alert = notification.alert
     return {
+        **alert.labels,
         **alert.details,
         "action": alert.action,
         "alert_id": alert.id,
@@ -101,9 +105,11 @@ class PagerDutySink(HttpSink):
         name: str = "pagerduty",
         events_url: str = EVENTS_URL,
         change_url: str | None = None,
+        link: str | None = None,
         http: HttpOptions = DEFAULT_HTTP,
     ) -> None:
         self._routing_key = routing_key
+        self._link = link
         self._events_url = events_url
         self._change_url = change_url or change_events_url(events_url)
         self._change_display = display_url(self._change_url, secret_path=False)
@@ -113,7 +119,7 @@ class PagerDutySink(HttpSink):
         budget = self._http.budget()
         # An event is never resolved: a resolve for one has nothing to close.
         wanted = [n for n in notifications if not (n.alert.is_event and n.action == "resolve")]
-        deliver_each(self.name, wanted, lambda n: self._post(n, now, budget))
+        deliver_each(one_each(wanted), lambda n: self._post(n, now, budget))
 
     def _post(self, notification: Notification, now: datetime, budget: Budget) -> None:
         if notification.alert.is_event:
@@ -122,5 +128,5 @@ class PagerDutySink(HttpSink):
                 self._change_url, encode_json(body), budget=budget, expected={202}, display_url=self._change_display
             )
         else:
-            body = alert_event(notification, self._routing_key, now=now)
+            body = alert_event(notification, self._routing_key, now=now, link=self._link)
             self._http.post(self._events_url, encode_json(body), budget=budget, expected={202})

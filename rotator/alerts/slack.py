@@ -25,7 +25,6 @@ from rotator.domain.alerts import Alert, Notification, Severity
 
 _EMOJI = {
     Severity.CRITICAL: ":rotating_light:",
-    Severity.ERROR: ":x:",
     Severity.WARNING: ":warning:",
     Severity.INFO: ":information_source:",
 }
@@ -47,10 +46,18 @@ _HEADER_MAX, _SECTION_MAX, _FIELD_MAX, _BLOCKS_MAX = 150, 3000, 2000, 50
 
 def slack_messages(notifications: Sequence[Notification], *, max_messages: int = 5) -> list[dict[str, Any]]:
     """The messages for ``notifications``: the most urgent first, the rest in one digest past ``max_messages``."""
+    return [message for message, _ in _batches(notifications, max_messages)]
+
+
+def _batches(
+    notifications: Sequence[Notification], max_messages: int
+) -> list[tuple[dict[str, Any], Sequence[Notification]]]:
+    """Each message with the notifications it carries."""
     ordered = sorted(notifications, key=urgency)
     if len(ordered) <= max_messages:
-        return [slack_message(n) for n in ordered]
-    return [slack_message(n) for n in ordered[: max_messages - 1]] + [slack_digest(ordered[max_messages - 1 :])]
+        return [(slack_message(n), (n,)) for n in ordered]
+    singles, rest = ordered[: max_messages - 1], ordered[max_messages - 1 :]
+    return [(slack_message(n), (n,)) for n in singles] + [(slack_digest(rest), rest)]
 
 
 def slack_message(notification: Notification) -> dict[str, Any]:
@@ -69,7 +76,8 @@ def slack_message(notification: Notification) -> dict[str, Any]:
     if fields:
         summary_section["fields"] = fields
     if resolved:
-        action = "*Resolved*: this condition no longer holds; nothing to do."
+        why = f" ({escape(notification.reason)})" if notification.reason else ""
+        action = f"*Resolved*{why}: this condition no longer holds; nothing to do."
     else:
         action = f"*What to do*\n{escape(alert.action)}"
     return {
@@ -150,8 +158,7 @@ class SlackSink(HttpSink):
 
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         budget = self._http.budget()
-        messages = slack_messages(notifications, max_messages=self._max_messages)
-        deliver_each(self.name, messages, lambda message: self._post(message, budget))
+        deliver_each(_batches(notifications, self._max_messages), lambda message: self._post(message, budget))
 
     def _post(self, message: dict[str, Any], budget: Budget) -> None:
         if self._last_post is not None:

@@ -3,8 +3,13 @@
 Body (``version`` "1")::
 
     {"version": "1", "action": "trigger" | "resolve", "repeat": false,
-     "alert": {"id", "kind", "severity", "summary", "action", "details", "org", "key_kind", "managed"},
+     "reason": null | "deleted: LangSmith no longer lists the key",   # on a resolve: why it ended
+     "alert": {"id", "kind", "severity", "summary", "action", "details", "org", "key_kind", "managed",
+               "key_id", "labels"},
      "sent_at": "2026-01-15T12:00:00.000Z"}
+
+A receiver may get a notification twice (delivery is at least once: one it did not acknowledge, or whose
+answer was lost, is sent again next cycle); ``alert.id`` with ``action`` is the key to deduplicate on.
 
 With ``hmac_secret``, the header ``X-Rotator-Signature-256: sha256=<hex>`` carries the HMAC-SHA256 of the raw
 body (as GitHub signs its webhooks). Receivers should compare it in constant time and may reject a stale
@@ -21,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from rotator.alerts._http import DEFAULT_HTTP, Budget, HttpOptions, JsonPoster, encode_json
-from rotator.alerts.base import HttpSink, deliver_each, utc_iso
+from rotator.alerts.base import HttpSink, deliver_each, one_each, utc_iso
 from rotator.domain.alerts import Alert, Notification, alert_to_dict
 
 VERSION = "1"
@@ -33,6 +38,7 @@ def webhook_body(notification: Notification, *, now: datetime) -> dict[str, Any]
         "version": VERSION,
         "action": notification.action,
         "repeat": notification.repeat,
+        "reason": notification.reason,
         "alert": alert_to_dict(notification.alert),
         "sent_at": utc_iso(now),
     }
@@ -62,7 +68,7 @@ class WebhookSink(HttpSink):
 
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         budget = self._http.budget()
-        deliver_each(self.name, notifications, lambda n: self._post(n, now, budget))
+        deliver_each(one_each(notifications), lambda n: self._post(n, now, budget))
 
     def _post(self, notification: Notification, now: datetime, budget: Budget) -> None:
         content = encode_json(webhook_body(notification, now=now))

@@ -18,6 +18,8 @@ class ExitCode(IntEnum):
     WARNING = 1
     CRITICAL = 2
     UNKNOWN = 3
+    UNDELIVERED = 4
+    """`once` and `rotate`: the cycle ran, but an alert sink did not take every notification."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from rotator.domain.alerts import Alert, AlertKind, Severity
@@ -26,11 +26,13 @@ def conditions_after_cycle(
     *,
     admin_key_ids: Mapping[str, str],
     admin_key_sources: Mapping[str, str],
+    declared: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Alert]:
     """``outcomes`` pairs each managed secret's org with what the cycle did for it. ``admin_key_ids``: per org,
     the id of the key the rotator itself uses, when it could tell; ``admin_key_sources``: per org, where that
-    key comes from, for the message (``env LANGSMITH_API_KEY``)."""
-    managed = {(org, o.key_id): o.name for org, o in outcomes if o.key_id}
+    key comes from, for the message (``env LANGSMITH_API_KEY``). ``declared``: (org, key id) → managed name of
+    keys the config names (``managed[].adopt``), so a key whose run told nothing about it is still known."""
+    managed = {**(declared or {}), **{(org, o.key_id): o.name for org, o in outcomes if o.key_id}}
     retiring = {(org, key_id) for org, o in outcomes for key_id in o.retiring_key_ids}
     alerts = [
         _key_alert(row, managed.get((row.org, row.key.id)), admin_key_ids, admin_key_sources, report.checked_at)
@@ -99,6 +101,7 @@ def _key_alert(
         org=row.org,
         key_kind=key.kind.value,
         managed=managed,
+        key_id=key.id,
     )
 
 
@@ -139,7 +142,7 @@ def _rotation_failed(org: str, outcome: Outcome) -> Alert:
         outcome,
         f"rotation-failed:{outcome.name}",
         AlertKind.ROTATION_FAILED,
-        Severity.ERROR,
+        Severity.WARNING,  # the key's own expiry alert turns critical if the failures go on
         summary=f"rotation of managed secret {outcome.name!r} (org {org}) failed",
         action=(
             f"{outcome.message}. The key in Vault is unchanged and still valid until it expires. Fix the cause "
@@ -163,6 +166,7 @@ def _old_key_in_use(org: str, outcome: Outcome) -> Alert:
             "then only its consumers hold it, and it is kept until LangSmith shows it unused."
         ),
         old_key_id=outcome.held_key_id or "-",
+        key_id=outcome.held_key_id,
     )
 
 
@@ -175,7 +179,7 @@ def _rotation_succeeded(org: str, outcome: Outcome) -> Alert:
         Severity.INFO,
         summary=f"managed secret {outcome.name!r} (org {org}) rotated: a new key is in Vault",
         action=outcome.message,
-        key_id=outcome.key_id or "-",
+        key_id=outcome.key_id,
     )
 
 
@@ -188,17 +192,48 @@ def _secret_alert(
     *,
     summary: str,
     action: str,
+    key_id: str | None = None,
     **details: str,
 ) -> Alert:
     """An alert about one managed secret: always a service key, labelled with its managed name."""
+    facts = {"managed": outcome.name, "org": org, **details, **({"key_id": key_id} if key_id else {})}
     return Alert(
         id=alert_id,
         kind=kind,
         severity=severity,
         summary=summary,
         action=action,
-        details={"managed": outcome.name, "org": org, **details},
+        details=facts,
         org=org,
         key_kind=KeyKind.SERVICE_KEY.value,
         managed=outcome.name,
+        key_id=key_id,
     )
+
+
+def resolution_reason(report: CheckReport, outcomes: Sequence[tuple[str, Outcome]]) -> Callable[[Alert], str]:
+    """Why a condition that held before no longer does, from this cycle's report and outcomes."""
+    listed = {(row.org, row.key.id): row for row in report.rows}
+    retiring = {(org, key_id): o.name for org, o in outcomes for key_id in o.retiring_key_ids}
+    by_secret = {o.name: o for _, o in outcomes}
+
+    def reason(alert: Alert) -> str:
+        if alert.kind is AlertKind.ORG_UNPOLLABLE:
+            return f"org {alert.org} was polled successfully again"
+        if alert.kind is AlertKind.ROTATION_FAILED:
+            outcome = by_secret.get(alert.managed or "")
+            return f"the rotation no longer fails (now {outcome.result.value})" if outcome else "no longer managed"
+        if alert.kind is AlertKind.OLD_KEY_IN_USE:
+            return "the old key is no longer held: deleted, or no longer in use"
+        where = (alert.org or "", alert.key_id or "")
+        if where in retiring:
+            return f"rotated: {retiring[where]!r} has a new key in Vault; this one is deleted after its grace period"
+        row = listed.get(where)
+        if row is None:
+            return "deleted: LangSmith no longer lists the key"
+        expires = row.key.expires_at
+        if expires is not None and expires.isoformat() != alert.details.get("expires_at"):
+            return f"renewed: the key now expires {expires:%Y-%m-%d %H:%M} UTC"
+        return f"now {row.assessment.status.value} under the current policy"
+
+    return reason

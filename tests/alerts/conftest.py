@@ -5,15 +5,14 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rotator.alerts import HttpOptions, RetryPolicy
-from tests.alerts.helpers import FakeClock, Receiver, Reply
+from tests.alerts.helpers import FakeClock, Receiver, Reply, wait_for_alertmanager
+from tests.alerts.pipeline import Org, sandbox_org
 from tests.openbao_fixture import skip_or_fail
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
@@ -84,18 +83,7 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"Alertmanager exited: {(workdir / 'alertmanager.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("Alertmanager did not become ready within 15s")
-            time.sleep(0.05)
+        wait_for_alertmanager(url, process, workdir / "alertmanager.log")
         yield url
     finally:
         process.terminate()
@@ -105,3 +93,10 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def org() -> Iterator[Org]:
+    """A sandbox org: an admin key, a managed key due now, and an unmanaged key 5 days from expiry."""
+    with sandbox_org() as made:
+        yield made

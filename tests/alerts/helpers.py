@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections import deque
@@ -10,8 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
+from rotator.alerts.dispatch import Dispatcher, SinkWork
 from rotator.domain.alerts import Alert, AlertKind, Notification, Severity
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -153,8 +159,9 @@ def key_alert(
     kind: AlertKind = AlertKind.KEY_EXPIRY,
 ) -> Alert:
     """An alert shaped like the ones rotator.domain.conditions builds for an expiring key."""
+    key_id = f"3f1c9a2e-0000-4000-8000-{abs(hash(description)) % 10**12:012d}"
     return Alert(
-        id=alert_id or f"key-expiry:{org}:3f1c9a2e-0000-4000-8000-{abs(hash(description)) % 10**12:012d}",
+        id=alert_id or f"key-expiry:{org}:{key_id}",
         kind=kind,
         severity=severity,
         summary=f"LangSmith service key {description!r} (lsv2_sk_3f1c...) in org {org} expires in 5.0 days",
@@ -174,6 +181,7 @@ def key_alert(
         org=org,
         key_kind=key_kind,
         managed=managed,
+        key_id=key_id,
     )
 
 
@@ -197,3 +205,27 @@ def trigger(alert: Alert, *, repeat: bool = False) -> Notification:
 
 def resolve(alert: Alert) -> Notification:
     return Notification(alert, "resolve")
+
+
+def to_every_sink(
+    dispatcher: Dispatcher, notifications: list[Notification], firing: list[Alert] | None = None
+) -> dict[str, SinkWork]:
+    """The same work for every sink, for tests about delivery itself (planning and filters are Alerting's)."""
+    return {sink.name: SinkWork(notifications, firing or []) for sink in dispatcher.sinks}
+
+
+def wait_for_alertmanager(url: str, process: subprocess.Popen[bytes], log: Path, **request: Any) -> None:
+    """Until ``url``/-/ready answers 200 (``request``: httpx options such as auth and verify); fail the test with
+    the end of its log if it exits or takes over 15 seconds."""
+    deadline = time.monotonic() + 15
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"Alertmanager exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/-/ready", timeout=1, **request).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("Alertmanager did not become ready within 15s")
+        time.sleep(0.05)

@@ -4,103 +4,17 @@ Alertmanager and local receivers for the push sinks."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
-from rotator.sandbox import IssuedKey, SandboxClock, SandboxServer, SandboxState
 from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN, WORKSPACE_EDITOR
 from tests.alerts.helpers import Receiver, Reply
+from tests.alerts.pipeline import HMAC, Org, active_alerts, run_once, write_config
 from tests.secrets_scan import assert_no_secrets
 
 pytestmark = pytest.mark.integration
-
-DAY = timedelta(days=1)
-HMAC = "end-to-end-hmac-secret-0123456789"
-
-
-@dataclass
-class Org:
-    server: SandboxServer
-    state: SandboxState
-    org_id: str
-    admin: IssuedKey
-    managed: IssuedKey
-    unmanaged: IssuedKey
-
-    def secrets(self) -> list[str]:
-        return [self.admin.secret, self.managed.secret, self.unmanaged.secret]
-
-
-@pytest.fixture
-def org() -> Iterator[Org]:
-    state = SandboxState(SandboxClock())
-    now = datetime.now(UTC)
-    record = state.add_org("Acme")
-    production = state.add_workspace(record.id, "production")
-    admin = state.add_service_key(
-        record.id,
-        org_role_id=BUILTIN_BY_NAME[ORGANIZATION_ADMIN].id,
-        description="rotator admin",
-        created_at=now - 10 * DAY,
-        expires_at=now + 300 * DAY,
-    )
-    managed = state.add_service_key(
-        record.id,
-        workspace_ids=[production.id],
-        role_id=BUILTIN_BY_NAME[WORKSPACE_EDITOR].id,
-        description="chatbot",
-        created_at=now - 88 * DAY,
-        expires_at=now + 2 * DAY,
-    )
-    unmanaged = state.add_service_key(
-        record.id,
-        workspace_ids=[production.id],
-        description="legacy-batch",
-        created_at=now - 85 * DAY,
-        expires_at=now + 5 * DAY,
-    )
-    with SandboxServer(state) as server:
-        yield Org(server, state, record.id, admin, managed, unmanaged)
-
-
-def write_config(tmp_path: Path, org: Org, openbao: OpenBaoDevServer, sinks: Sequence[Mapping[str, object]]) -> Path:
-    prefix = f"e2e-{uuid.uuid4().hex[:10]}"
-    config = {
-        "orgs": [{"name": "acme", "endpoint": org.server.api_url, "organization_id": org.org_id}],
-        "vault": {"address": openbao.address, "state_prefix": f"{prefix}/state"},
-        "managed": [
-            {"name": "chatbot", "org": "acme", "path": f"{prefix}/chatbot", "adopt": {"key_id": org.managed.id}}
-        ],
-        "alerts": {"sinks": sinks},
-    }
-    path = tmp_path / "rotator.yaml"
-    path.write_text(json.dumps(config))  # JSON is YAML
-    return path
-
-
-def run_once(config: Path, org: Org, openbao: OpenBaoDevServer) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "VAULT_", "ROTATOR_"))}
-    env |= {"LANGSMITH_API_KEY": org.admin.secret, "VAULT_TOKEN": openbao.root_token, "HMAC": HMAC}
-    result = subprocess.run(
-        [sys.executable, "-m", "rotator", "--config", str(config), "--log-format", "json", "once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    return result
 
 
 def bodies(receiver: Receiver) -> list[dict[str, object]]:
@@ -156,15 +70,17 @@ def test_alertmanager_sees_the_condition_firing_then_resolved(
 ) -> None:
     config = write_config(tmp_path, org, openbao, [{"type": "alertmanager", "url": alertmanager}])
     assert run_once(config, org, openbao).returncode == 0
-    active = _active_alerts(alertmanager, org.unmanaged.id)
+    active = active_alerts(alertmanager, org.unmanaged.id)
     assert len(active) == 1
     assert active[0]["labels"]["alertname"] == "LangSmithKeyExpiry"
     assert active[0]["labels"]["severity"] == "critical"
-    assert active[0]["labels"]["description"] == "legacy-batch"
+    assert active[0]["labels"]["key_id"] == org.unmanaged.id, "a stable identifier, not free text"
+    assert "description" not in active[0]["labels"]
+    assert active[0]["annotations"]["key_description"] == "legacy-batch"
 
     org.state.delete_key(org.unmanaged.id)
     assert run_once(config, org, openbao).returncode == 0
-    assert _active_alerts(alertmanager, org.unmanaged.id) == []
+    assert active_alerts(alertmanager, org.unmanaged.id) == []
 
 
 def test_a_failing_or_hanging_sink_does_not_stop_rotation_or_the_other_sinks(
@@ -184,18 +100,13 @@ def test_a_failing_or_hanging_sink_does_not_stop_rotation_or_the_other_sinks(
         {"type": "webhook", "name": "healthy", "url": {"env": "HEALTHY"}},
     ]
     result = run_once(write_config(tmp_path, org, openbao, sinks), org, openbao)
-    assert result.returncode == 0
+    assert result.returncode == 4, "the rotation went on, and the run says alerts were not delivered"
     assert "chatbot: rotated" in result.stdout
+    assert "not delivered to broken" in result.stdout and "not delivered to hanging" in result.stdout
     assert healthy.requests, "the healthy sink got its alerts"
     assert len(broken.requests) >= 2, "the failing sink was retried"
     failures = [json.loads(line) for line in result.stderr.splitlines() if '"alert.delivery_failed"' in line]
     assert {entry["sink"] for entry in failures} >= {"broken", "hanging"}
-
-
-def _active_alerts(alertmanager: str, key_id: str) -> list[dict[str, dict[str, str]]]:
-    response = httpx.get(f"{alertmanager}/api/v2/alerts", params={"active": "true", "silenced": "false"}, timeout=5)
-    response.raise_for_status()
-    return [alert for alert in response.json() if alert["labels"].get("alert_id", "").endswith(key_id)]
 
 
 def _vault_secret(openbao: OpenBaoDevServer, config: Path) -> str:

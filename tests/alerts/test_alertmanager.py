@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from rotator.alerts import AlertmanagerSink, HttpOptions
-from rotator.domain.alerts import Alert, Severity
+from rotator.domain.alerts import Alert, Notification, Severity
 from tests.alerts.helpers import NOW, Receiver, key_alert, resolve, rotated_event, trigger
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,7 @@ def _active(alertmanager: str, alert_id: str) -> list[dict[str, Any]]:
 def test_firing_alerts_become_active_with_their_labels_and_annotations(
     sink: AlertmanagerSink, alertmanager: str
 ) -> None:
-    alert = _unique_alert(Severity.CRITICAL)
+    alert = replace(_unique_alert(Severity.CRITICAL), labels={"team": "sre", "org": "not this one"})
     sink.send([trigger(alert)], [alert], now=datetime.now(UTC))
 
     [active] = _active(alertmanager, alert.id)
@@ -52,10 +53,12 @@ def test_firing_alerts_become_active_with_their_labels_and_annotations(
         "alert_id": alert.id,
         "org": "prod-us",
         "kind": "service_key",
-        "description": "chatbot prod",
+        "key_id": alert.key_id,
         "managed": "chatbot-prod",
+        "team": "sre",
     }
     annotations = active["annotations"]
+    assert annotations["key_description"] == "chatbot prod"
     assert annotations["summary"] == alert.summary
     assert annotations["description"] == alert.action
     assert annotations["short_key"] == "lsv2_sk_3f1c..." and annotations["expires_at"] == alert.details["expires_at"]
@@ -84,7 +87,7 @@ def test_a_severity_change_ends_the_old_label_set(sink: AlertmanagerSink, alertm
     warning = _unique_alert(Severity.WARNING)
     critical = key_alert(alert_id=warning.id, severity=Severity.CRITICAL)
     sink.send([trigger(warning)], [warning], now=datetime.now(UTC))
-    sink.send([trigger(critical)], [critical], now=datetime.now(UTC))
+    sink.send([Notification(critical, "trigger", previous=warning)], [critical], now=datetime.now(UTC))
 
     assert [a["labels"]["severity"] for a in _active(alertmanager, warning.id)] == ["critical"]
 
@@ -113,18 +116,30 @@ def test_payload_ends_after_the_resolve_timeout_and_skips_events(receiver: Recei
     assert posted["labels"]["alertname"] == "LangSmithKeyExpiry"
 
 
-def test_a_condition_gone_without_a_resolve_is_ended(receiver: Receiver) -> None:
+def test_a_resolve_ends_now_and_says_why_and_an_escalation_ends_the_old_label_set(receiver: Receiver) -> None:
     sink = AlertmanagerSink(url=receiver.url, http=HttpOptions(timeout=5))
-    alert = key_alert()
+    gone, warning = key_alert(description="gone"), key_alert(description="rising")
+    critical = replace(warning, severity=Severity.CRITICAL)
     later = NOW + timedelta(minutes=15)
     try:
         sink.send([], [], now=NOW)  # nothing firing, nothing to end: no request
-        sink.send([trigger(alert)], [alert], now=NOW)
-        sink.send([], [key_alert(description="other")], now=later)  # the dedup state lost the first one
+        sink.send(
+            [
+                Notification(gone, "resolve", reason="deleted: LangSmith no longer lists the key"),
+                Notification(critical, "trigger", previous=warning),
+            ],
+            [critical],
+            now=later,
+        )
     finally:
         sink.close()
 
-    first, second = receiver.requests
-    assert [a["endsAt"] for a in first.json()] == ["2026-01-15T12:45:00.000Z"]
-    ends = {a["labels"]["description"]: a["endsAt"] for a in second.json()}
-    assert ends == {"chatbot prod": "2026-01-15T12:15:00.000Z", "other": "2026-01-15T13:00:00.000Z"}
+    [request] = receiver.requests
+    posted = {(a["annotations"]["key_description"], a["labels"]["severity"]): a for a in request.json()}
+    assert {key: a["endsAt"] for key, a in posted.items()} == {
+        ("rising", "critical"): "2026-01-15T13:00:00.000Z",
+        ("rising", "warning"): "2026-01-15T12:15:00.000Z",
+        ("gone", "warning"): "2026-01-15T12:15:00.000Z",
+    }
+    assert posted[("gone", "warning")]["annotations"]["resolved_because"].startswith("deleted")
+    assert posted[("rising", "warning")]["annotations"]["resolved_because"] == "now critical"

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from structlog.testing import capture_logs
 
+from rotator.alerting import Alerting
 from rotator.alerts import (
     AlertFilter,
     Dispatcher,
@@ -20,9 +21,11 @@ from rotator.alerts import (
     WebhookSink,
     build_sinks,
 )
+from rotator.alerts.dispatch import Delivery
 from rotator.alerts.routing import ACCEPT_ALL
-from rotator.domain.alerts import Alert, Notification, Severity
+from rotator.domain.alerts import Alert, DeliveryState, Notification, Severity
 from rotator.settings import AlertsSettings, ConfigError, SecretRef, SinkFilters
+from rotator.vault import VaultPermissionError
 from tests.alerts.helpers import (
     NOW,
     SLACK_PATH,
@@ -33,6 +36,7 @@ from tests.alerts.helpers import (
     key_alert,
     resolve,
     rotated_event,
+    to_every_sink,
     trigger,
 )
 
@@ -74,7 +78,7 @@ class Reports:
 def test_min_severity() -> None:
     only_critical = AlertFilter(min_severity=Severity.CRITICAL)
     assert only_critical.accepts(key_alert(severity=Severity.CRITICAL))
-    assert not only_critical.accepts(key_alert(severity=Severity.ERROR))
+    assert not only_critical.accepts(key_alert(severity=Severity.WARNING))
     assert AlertFilter(min_severity=Severity.INFO).accepts(rotated_event())
     assert not AlertFilter().accepts(rotated_event())  # default warning: events (info) are not sent
 
@@ -96,13 +100,20 @@ def test_filters_by_org_key_kind_and_managed() -> None:
     assert AlertFilter().accepts(no_key)
 
 
-def test_each_sink_gets_what_its_filter_lets_through_and_resolves_go_by_the_sent_severity() -> None:
+def alerting(dispatcher: Dispatcher) -> Alerting:
+    """Alerting with no Vault: the delivery state lives in the process."""
+    return Alerting(dispatcher, None, holder="test", renotify_interval=timedelta(hours=24), labels={"team": "sre"})
+
+
+def run(planner: Alerting, alerts: list[Alert]) -> list[Delivery]:
+    return list(planner.run(alerts, reason=lambda a: "fixed", unknown_orgs=(), now=NOW).deliveries)
+
+
+def test_each_sink_gets_what_its_filter_lets_through_and_resolves_only_what_it_took() -> None:
     pager = RecordingSink("pager")
     chat = RecordingSink("chat")
     eu_only = RecordingSink("eu")
     critical, warning = key_alert(severity=Severity.CRITICAL, description="c"), key_alert(description="w")
-    notifications = [trigger(critical), trigger(warning), resolve(key_alert(severity=Severity.CRITICAL))]
-    notifications.append(resolve(key_alert(description="was warning")))
     reports = Reports()
     with Dispatcher(
         [
@@ -112,25 +123,60 @@ def test_each_sink_gets_what_its_filter_lets_through_and_resolves_go_by_the_sent
         ],
         on_delivery=reports,
     ) as dispatcher:
-        deliveries = dispatcher.dispatch(notifications, [critical, warning], NOW)
+        planner = alerting(dispatcher)
+        deliveries = run(planner, [critical, warning])
+        run(planner, [])
 
-    [(pager_got, pager_firing)] = pager.calls
-    assert [(n.action, n.alert.severity) for n in pager_got] == [("trigger", "critical"), ("resolve", "critical")]
+    [(pager_got, pager_firing), (pager_resolved, _)] = pager.calls
+    assert [(n.action, n.alert.severity) for n in pager_got] == [("trigger", "critical")]
     assert pager_firing == []  # only sinks that re-post firing alerts get them
-    assert len(chat.calls[0][0]) == 4
+    assert [(n.action, n.alert.id, n.reason) for n in pager_resolved] == [("resolve", critical.id, "fixed")]
+    assert [len(got) for got, _ in chat.calls] == [2, 2]
     assert eu_only.calls == []  # nothing for it: not called, not reported
-    assert sorted(reports.calls) == [("chat", True), ("pager", True)]
-    assert {(d.sink, d.ok, d.notifications) for d in deliveries} == {("pager", True, 2), ("chat", True, 4)}
+    assert sorted(reports.calls) == [("chat", True), ("chat", True), ("pager", True), ("pager", True)]
+    assert {(d.sink, d.ok, d.notifications) for d in deliveries} == {("pager", True, 1), ("chat", True, 2)}
+    assert pager_got[0].alert.labels == {"team": "sre"}, "static labels go on every alert"
 
 
 def test_firing_goes_to_sinks_that_repost_it_even_when_nothing_is_new() -> None:
     reposting = RecordingSink("am", resends_firing=True)
     plain = RecordingSink("chat")
+    held, info = key_alert(), key_alert(severity=Severity.INFO, description="i")
+    with Dispatcher([Route(reposting, AlertFilter()), Route(plain, AlertFilter())]) as dispatcher:
+        planner = alerting(dispatcher)
+        run(planner, [held, info])
+        run(planner, [held, info])
+    assert [(len(got), [a.id for a in firing]) for got, firing in reposting.calls] == [(1, [held.id]), (0, [held.id])]
+    assert len(plain.calls) == 1
+
+
+def test_a_condition_of_an_org_that_could_not_be_polled_is_neither_resolved_nor_dropped() -> None:
+    reposting, plain = RecordingSink("am", resends_firing=True), RecordingSink("chat")
     held = key_alert()
     with Dispatcher([Route(reposting, AlertFilter()), Route(plain, AlertFilter())]) as dispatcher:
-        dispatcher.dispatch([], [held, key_alert(severity=Severity.INFO, description="i")], NOW)
-    assert reposting.calls == [([], [held])]  # the info one is below its min_severity
-    assert plain.calls == []
+        planner = alerting(dispatcher)
+        run(planner, [held])
+        planner.run([], reason=lambda a: "fixed", unknown_orgs={held.org or ""}, now=NOW)
+    assert len(plain.calls) == 1, "no resolve: the org was not seen, so nothing is known to be fixed"
+    assert [a.id for a in reposting.calls[-1][1]] == [held.id], "Alertmanager keeps it firing"
+
+
+def test_vault_refusing_the_state_keeps_dedup_in_the_process() -> None:
+    class Refusing:
+        def load(self) -> tuple[DeliveryState, int]:
+            raise VaultPermissionError("permission denied", status=403)
+
+        def save(self, state: DeliveryState, version: int) -> int:
+            raise VaultPermissionError("permission denied", status=403)
+
+    plain = RecordingSink("chat")
+    with Dispatcher([Route(plain, AlertFilter())]) as dispatcher:
+        planner = Alerting(dispatcher, Refusing(), holder="t", renotify_interval=timedelta(hours=24), labels={})
+        with capture_logs() as logs:
+            run(planner, [key_alert()])
+            run(planner, [key_alert()])
+    assert len(plain.calls) == 1, "the second cycle remembers what the first sent"
+    assert any(log["event"] == "alerts.state_unavailable" for log in logs)
 
 
 # --- failures never spread ------------------------------------------------------------------------------------
@@ -147,7 +193,7 @@ def test_a_500_is_retried_a_bounded_number_of_times_and_reported(
         Route(WebhookSink(url=healthy.url + "/h", name="fine", http=FAST_HTTP), ACCEPT_ALL),
     ]
     with Dispatcher(routes, on_delivery=reports) as dispatcher, capture_logs() as logs:
-        deliveries = dispatcher.dispatch([trigger(key_alert())], [], NOW)
+        deliveries = dispatcher.dispatch(to_every_sink(dispatcher, [trigger(key_alert())], []), NOW)
 
     assert len(failing.requests) == 3 and len(healthy.requests) == 1
     assert len(fake_clock.sleeps) == 2  # backoff between the three attempts
@@ -188,7 +234,7 @@ def test_a_hanging_sink_does_not_block_the_others(receivers: Callable[..., Recei
     ]
     with Dispatcher(routes, on_delivery=reports, grace=0.5) as dispatcher:
         started = time.monotonic()
-        deliveries = dispatcher.dispatch([trigger(key_alert())], [], NOW)
+        deliveries = dispatcher.dispatch(to_every_sink(dispatcher, [trigger(key_alert())], []), NOW)
         elapsed = time.monotonic() - started
 
     assert others_arrived_while_hung == [True]
@@ -205,8 +251,8 @@ def test_a_sink_ignoring_its_timeout_is_abandoned_then_skipped_while_busy() -> N
     reports = Reports()
     routes = [Route(stuck, ACCEPT_ALL, timeout=0.2), Route(fine, ACCEPT_ALL)]
     with capture_logs() as logs, Dispatcher(routes, on_delivery=reports, grace=0.1) as dispatcher:
-        first = dispatcher.dispatch([trigger(key_alert())], [], NOW)
-        second = dispatcher.dispatch([trigger(key_alert())], [], NOW)
+        first = dispatcher.dispatch(to_every_sink(dispatcher, [trigger(key_alert())], []), NOW)
+        second = dispatcher.dispatch(to_every_sink(dispatcher, [trigger(key_alert())], []), NOW)
         stuck.block.set()
         deadline = time.monotonic() + 5
         while not any(log["event"] == "alert.delivery_late" for log in logs) and time.monotonic() < deadline:
@@ -224,7 +270,7 @@ def test_a_sink_raising_anything_never_raises_out_of_dispatch() -> None:
     buggy, fine = RecordingSink("buggy", error=KeyError("boom")), RecordingSink("fine")
     reports = Reports()
     with Dispatcher([Route(buggy, ACCEPT_ALL), Route(fine, ACCEPT_ALL)], on_delivery=reports) as dispatcher:
-        deliveries = dispatcher.dispatch([trigger(key_alert())], [], NOW)
+        deliveries = dispatcher.dispatch(to_every_sink(dispatcher, [trigger(key_alert())], []), NOW)
     assert [(d.sink, d.ok, d.error) for d in deliveries] == [
         ("buggy", False, "buggy: KeyError: 'boom'"),
         ("fine", True, None),
@@ -238,7 +284,7 @@ def test_a_failing_on_delivery_hook_does_not_break_dispatch() -> None:
 
     sink = RecordingSink("a")
     with Dispatcher([Route(sink, ACCEPT_ALL)], on_delivery=broken_hook) as dispatcher, capture_logs() as logs:
-        [delivery] = dispatcher.dispatch([trigger(key_alert())], [], NOW)
+        [delivery] = dispatcher.dispatch(to_every_sink(dispatcher, [trigger(key_alert())], []), NOW)
     assert delivery.ok
     assert any(log["event"] == "alert.on_delivery_failed" for log in logs)
 
@@ -313,8 +359,7 @@ def test_build_sinks_makes_every_configured_sink_plus_the_log_sink(receivers: Ca
     reports = Reports()
     with build_sinks(settings, _resolver(values, asked), on_delivery=reports) as dispatcher:
         assert [sink.name for sink in dispatcher.sinks] == ["log", "slack", "pagerduty", "alertmanager", "audit"]
-        warning = key_alert(managed=None)
-        dispatcher.dispatch([trigger(warning)], [warning], NOW)
+        run(alerting(dispatcher), [key_alert(managed=None)])
 
     assert asked == [
         "alerts.sinks[0].webhook_url",
@@ -367,7 +412,7 @@ def test_close_closes_every_sink_and_stops_dispatch() -> None:
     dispatcher.close()
     assert a.closed and b.closed
     with pytest.raises(RuntimeError, match="closed"):
-        dispatcher.dispatch([trigger(key_alert())], [], NOW)
+        dispatcher.dispatch(to_every_sink(dispatcher, [trigger(key_alert())], []), NOW)
 
 
 # --- the log sink --------------------------------------------------------------------------------------------
@@ -376,7 +421,10 @@ def test_close_closes_every_sink_and_stops_dispatch() -> None:
 def test_every_notification_is_logged(receiver: Receiver) -> None:
     critical = key_alert(severity=Severity.CRITICAL)
     with build_sinks(AlertsSettings(), _resolver({})) as dispatcher, capture_logs() as logs:
-        dispatcher.dispatch([trigger(critical), resolve(key_alert()), trigger(rotated_event())], [critical], NOW)
+        dispatcher.dispatch(
+            to_every_sink(dispatcher, [trigger(critical), resolve(key_alert()), trigger(rotated_event())], [critical]),
+            NOW,
+        )
     alerts = [log for log in logs if log["event"].startswith("alert.") and log["event"] != "alert.delivered"]
     assert [(log["event"], log["log_level"], log["severity"]) for log in alerts] == [
         ("alert.trigger", "error", "critical"),

@@ -34,6 +34,7 @@ from tests.alerts.helpers import (
     Reply,
     key_alert,
     resolve,
+    to_every_sink,
     trigger,
 )
 
@@ -96,7 +97,9 @@ def test_failures_that_echo_secrets_leak_none_into_logs_errors_or_reprs(receiver
     )
     alert = key_alert()
     with capture_logs() as logs:
-        deliveries = dispatcher.dispatch([trigger(alert), resolve(key_alert(description="old"))], [alert], NOW)
+        deliveries = dispatcher.dispatch(
+            to_every_sink(dispatcher, [trigger(alert), resolve(key_alert(description="old"))], [alert]), NOW
+        )
         dispatcher.close()
 
     failed = {d.sink: d.error or "" for d in deliveries if not d.ok}
@@ -149,7 +152,9 @@ def test_payloads_carry_no_secret_but_pagerdutys_routing_key_field(receivers: Ca
     )
     alert = key_alert()
     with dispatcher:
-        deliveries = dispatcher.dispatch([trigger(alert), resolve(key_alert(description="old"))], [alert], NOW)
+        deliveries = dispatcher.dispatch(
+            to_every_sink(dispatcher, [trigger(alert), resolve(key_alert(description="old"))], [alert]), NOW
+        )
     assert all(d.ok for d in deliveries), deliveries
 
     for name in ("slack", "alertmanager", "webhook"):

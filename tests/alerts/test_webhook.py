@@ -16,7 +16,7 @@ def _verify(secret: str, body: bytes, header: str) -> bool:
 
 
 def test_body_has_the_version_1_shape_and_a_verifiable_signature(receiver: Receiver) -> None:
-    alert = key_alert(severity=Severity.ERROR)
+    alert = key_alert(severity=Severity.CRITICAL)
     with_secret = WebhookSink(url=receiver.url + WEBHOOK_PATH, hmac_secret=HMAC_SECRET, http=HttpOptions(timeout=5))
     try:
         with_secret.send([trigger(alert, repeat=True), resolve(alert)], [alert], now=NOW)
@@ -30,16 +30,19 @@ def test_body_has_the_version_1_shape_and_a_verifiable_signature(receiver: Recei
         "version": "1",
         "action": "trigger",
         "repeat": True,
+        "reason": None,
         "alert": {
             "id": alert.id,
             "kind": "key_expiry",
-            "severity": "error",
+            "severity": "critical",
             "summary": alert.summary,
             "action": alert.action,
             "details": dict(alert.details),
             "org": "prod-us",
             "key_kind": "service_key",
             "managed": "chatbot-prod",
+            "key_id": alert.key_id,
+            "labels": {},
         },
         "sent_at": "2026-01-15T12:00:00.000Z",
     }

@@ -1,16 +1,22 @@
 from datetime import UTC, datetime, timedelta
 
 from rotator.domain.alerts import (
+    EMPTY_LEDGER,
     Alert,
     AlertKind,
+    Claim,
+    DeliveryState,
+    Notification,
     SentRecord,
     Severity,
-    plan_notifications,
+    SinkLedger,
+    plan_for_sink,
+    record_delivery,
     state_from_document,
     state_to_document,
 )
 from rotator.domain.check import OrgInventory, build_check_report
-from rotator.domain.conditions import conditions_after_cycle
+from rotator.domain.conditions import conditions_after_cycle, resolution_reason
 from rotator.domain.keys import AccessScope, ApiKey, KeyKind
 from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import ExpiryPolicy
@@ -24,46 +30,99 @@ def alert(alert_id: str = "a", severity: Severity = Severity.WARNING, kind: Aler
     return Alert(alert_id, kind, severity, f"summary {alert_id}", "do something")
 
 
+def plan(current: list[Alert], ledger: SinkLedger, at: datetime = NOW) -> list[Notification]:
+    return plan_for_sink(current, ledger, now=at, renotify_interval=RENOTIFY, reason=lambda a: f"gone {a.id}")
+
+
+def deliver(
+    current: list[Alert], ledger: SinkLedger, at: datetime = NOW, *, acked: bool = True
+) -> tuple[list[Notification], SinkLedger]:
+    """Plan, and have the sink acknowledge all of it (or none)."""
+    planned = plan(current, ledger, at)
+    return planned, record_delivery(ledger, planned, planned if acked else [], now=at, renotify_interval=RENOTIFY)
+
+
 def test_new_condition_is_sent_once_then_not_until_renotify() -> None:
-    first, state = plan_notifications([alert()], {}, now=NOW, renotify_interval=RENOTIFY)
+    first, ledger = deliver([alert()], EMPTY_LEDGER)
     assert [(n.alert.id, n.action, n.repeat) for n in first] == [("a", "trigger", False)]
-    again, state = plan_notifications([alert()], state, now=NOW + timedelta(hours=23), renotify_interval=RENOTIFY)
+    again, ledger = deliver([alert()], ledger, NOW + timedelta(hours=23))
     assert again == []
-    later, state = plan_notifications([alert()], state, now=NOW + timedelta(hours=24), renotify_interval=RENOTIFY)
+    later, ledger = deliver([alert()], ledger, NOW + timedelta(hours=24))
     assert [(n.action, n.repeat) for n in later] == [("trigger", True)]
-    assert state["a"].first_seen == NOW
+    assert ledger.firing["a"].first_seen == NOW
 
 
-def test_severity_change_is_sent_at_once() -> None:
-    _, state = plan_notifications([alert()], {}, now=NOW, renotify_interval=RENOTIFY)
-    changed, state = plan_notifications(
-        [alert(severity=Severity.CRITICAL)], state, now=NOW + timedelta(minutes=15), renotify_interval=RENOTIFY
-    )
+def test_a_trigger_the_sink_did_not_acknowledge_is_planned_again() -> None:
+    _, ledger = deliver([alert()], EMPTY_LEDGER, acked=False)
+    assert ledger.empty
+    retried, ledger = deliver([alert()], ledger, NOW + timedelta(minutes=15))
+    assert [(n.action, n.repeat) for n in retried] == [("trigger", False)]
+    assert "a" in ledger.firing
+
+
+def test_severity_change_is_sent_at_once_with_what_the_sink_had() -> None:
+    _, ledger = deliver([alert()], EMPTY_LEDGER)
+    changed, ledger = deliver([alert(severity=Severity.CRITICAL)], ledger, NOW + timedelta(minutes=15))
     assert [(n.alert.severity, n.repeat) for n in changed] == [(Severity.CRITICAL, False)]
-    assert state["a"].severity is Severity.CRITICAL
+    assert changed[0].previous is not None and changed[0].previous.severity is Severity.WARNING
+    assert ledger.firing["a"].severity is Severity.CRITICAL
 
 
-def test_cleared_condition_is_resolved_once_with_what_was_sent() -> None:
-    _, state = plan_notifications([alert()], {}, now=NOW, renotify_interval=RENOTIFY)
-    resolved, state = plan_notifications([], state, now=NOW + DAY, renotify_interval=RENOTIFY)
-    assert [(n.alert.summary, n.action) for n in resolved] == [("summary a", "resolve")]
-    assert state == {}
-    assert plan_notifications([], state, now=NOW + 2 * DAY, renotify_interval=RENOTIFY)[0] == []
+def test_cleared_condition_is_resolved_with_why_until_acknowledged() -> None:
+    _, ledger = deliver([alert()], EMPTY_LEDGER)
+    refused, ledger = deliver([], ledger, NOW + DAY, acked=False)
+    assert [(n.alert.summary, n.action, n.reason) for n in refused] == [("summary a", "resolve", "gone a")]
+    repeated, ledger = deliver([], ledger, NOW + DAY + timedelta(minutes=15))
+    assert [n.action for n in repeated] == ["resolve"]
+    assert ledger.empty
+    assert plan([], ledger, NOW + 2 * DAY) == []
 
 
-def test_events_are_sent_every_time_and_never_kept() -> None:
+def test_a_sink_that_never_took_the_trigger_gets_no_resolve() -> None:
+    _, ledger = deliver([alert()], EMPTY_LEDGER, acked=False)
+    assert plan([], ledger, NOW + DAY) == []
+
+
+def test_events_wait_until_acknowledged_for_at_most_the_renotify_interval() -> None:
     event = alert("ok", Severity.INFO, AlertKind.ROTATION_SUCCEEDED)
-    sent, state = plan_notifications([event], {}, now=NOW, renotify_interval=RENOTIFY)
+    sent, ledger = deliver([event], EMPTY_LEDGER, acked=False)
     assert [n.action for n in sent] == ["trigger"]
-    assert state == {}
+    assert set(ledger.pending_events) == {"ok"}
+    again, ledger = deliver([], ledger, NOW + timedelta(hours=1))
+    assert [n.alert.id for n in again] == ["ok"], "the event is sent again, though the cycle did not raise it"
+    assert ledger.empty
+    _, stale = deliver([event], EMPTY_LEDGER, acked=False)
+    assert plan([], stale, NOW + RENOTIFY) == [], "a day-old 'rotated' is news no longer"
 
 
-def test_dedup_state_round_trips_and_drops_damaged_records() -> None:
-    state = {"a": SentRecord(Severity.WARNING, NOW, NOW, alert())}
+def test_delivery_state_round_trips_and_drops_damaged_records() -> None:
+    ledger = SinkLedger({"a": SentRecord(Severity.WARNING, NOW, NOW, alert())})
+    state = DeliveryState({"hook": ledger}, Claim("host/1/x", NOW + DAY))
     document = state_to_document(state)
     assert state_from_document(document) == state
-    document["alerts"]["b"] = {"severity": "loud"}
-    assert set(state_from_document(document)) == {"a"}
+    document["sinks"]["hook"]["firing"]["b"] = {"severity": "loud"}
+    assert set(state_from_document(document).ledger("hook").firing) == {"a"}
+    assert state_from_document(document).claimed_by_other("host/2/y", NOW) is not None
+    assert state_from_document(document).claimed_by_other("host/1/x", NOW) is None
+    assert state_from_document(document).claimed_by_other("host/2/y", NOW + DAY) is None, "a claim lapses"
+
+
+def test_a_schema_1_state_is_every_sinks_starting_point_and_error_became_warning() -> None:
+    old = {
+        "schema": 1,
+        "alerts": {
+            "r": {
+                "severity": "error",
+                "first_seen": NOW.isoformat(),
+                "last_sent": NOW.isoformat(),
+                "alert": {"id": "r", "kind": "rotation_failed", "severity": "error", "summary": "s", "action": "a"},
+            }
+        },
+    }
+    state = state_from_document(old)
+    for sink in ("slack", "pagerduty"):
+        assert state.ledger(sink).firing["r"].severity is Severity.WARNING
+    assert "*" not in state_to_document(state)["sinks"]
 
 
 def key(
@@ -133,7 +192,9 @@ def test_each_condition_becomes_an_alert_a_person_can_act_on() -> None:
     assert "owner" in found["key-expiry:acme:pat"].action
     assert "Nothing rotates this key" in found["key-expiry:acme:crit"].action
     assert "401" in found["org-unpollable:eu"].action
-    assert found["rotation-failed:chatbot"].severity is Severity.ERROR
+    assert found["rotation-failed:chatbot"].severity is Severity.WARNING
+    assert found["key-expiry:acme:crit"].key_id == "crit"
+    assert found["old-key-in-use:held-one"].key_id == "y"
     assert found["key-expiry:acme:warn"].details["workspaces"] == "production"
 
 
@@ -146,3 +207,31 @@ def test_a_rotated_key_resolves_its_expiry_alert() -> None:
     after = {a.id: a for a in conditions((key("old", "chatbot", 2), key("new", "chatbot", 90)), rotated)}
     assert "key-expiry:acme:old" not in after
     assert after["rotation-succeeded:chatbot:new"].severity is Severity.INFO
+
+
+def test_a_key_declared_under_managed_gets_the_managed_advice_even_when_the_run_did_not_name_it() -> None:
+    report = build_check_report([OrgInventory("acme", (key("mine", "chatbot", 2),))], {"acme": ExpiryPolicy()}, NOW)
+    failed = [("acme", Outcome("chatbot", Result.FAILED, "journal unreadable"))]  # no key_id: it never got that far
+    (alert_, _) = conditions_after_cycle(
+        report, failed, admin_key_ids={}, admin_key_sources={}, declared={("acme", "mine"): "chatbot"}
+    )
+    assert alert_.managed == "chatbot"
+    assert "manages this key as 'chatbot'" in alert_.action
+    assert "Nothing rotates this key" not in alert_.action
+
+
+def test_a_resolve_says_why_the_condition_ended() -> None:
+    before = conditions((key("gone", "a", 3), key("renew", "b", 3), key("old", "c", 3)), [])
+    by_id = {a.id: a for a in before}
+    rotated = [("acme", Outcome("chatbot", Result.ROTATED, "", "new", True, retiring_key_ids=("old",)))]
+    report = build_check_report(
+        [OrgInventory("acme", (key("renew", "b", 300), key("old", "c", 3), key("new", "c", 90)))],
+        {"acme": ExpiryPolicy()},
+        NOW,
+    )
+    reason = resolution_reason(report, rotated)
+    assert reason(by_id["key-expiry:acme:gone"]).startswith("deleted")
+    assert reason(by_id["key-expiry:acme:renew"]).startswith("renewed")
+    assert reason(by_id["key-expiry:acme:old"]).startswith("rotated")
+    failed = [a for a in conditions((), [("acme", Outcome("chatbot", Result.FAILED, "403"))])]
+    assert "no longer fails (now rotated)" in reason(failed[0])
