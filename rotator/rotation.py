@@ -352,6 +352,9 @@ class RotationSaga:
         adopted_original = not self._in_vault(target)
         if self.dry_run:
             return self._outcome(Result.PLANNED, _describe(current, spec, adopted_original, revoke_old))
+        denied = self._write_denied(target)
+        if denied is not None:
+            return self._fail(state, denied)
         if spec.unlisted:
             self._log.warning("rotation.fields_from_config", fields=list(spec.unlisted))
         rotation = Rotation(
@@ -411,6 +414,25 @@ class RotationSaga:
             )
         self._retire(state, self.admin.list_org_service_keys(), revoke=revoke_old)
         return self._outcome(Result.IDLE, "")
+
+    def _write_denied(self, target: SecretVersion | None) -> str | None:
+        """Why Vault would refuse to store the new key, asked before there is a key to clean up; None when the
+        token may write, or when Vault will not say (then the write itself tells)."""
+        needs = {"data": "update" if target is not None else "create", "metadata": "update"}
+        for kind, capability in needs.items():
+            try:
+                granted = self.kv.capabilities(self.secret.path, kind)
+            except VaultError as error:
+                self._log.debug("rotation.capabilities_unknown", error=redact_text(str(error)))
+                return None
+            if "root" not in granted and (capability not in granted or "deny" in granted):
+                where = f"{self.kv.mount}/{kind}/{self.secret.path}"
+                held = ", ".join(sorted(granted)) or "none"
+                return (
+                    f"the Vault token may not {capability} {where} (its capabilities there: {held}), so no key was "
+                    f"created; give the rotator's policy {capability!r} on it"
+                )
+        return None
 
     def _create(self, spec: ReplacementSpec) -> CreatedKey:
         self.guard()

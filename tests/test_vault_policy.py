@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from rotator.cycle import Runtime
 from rotator.rotation import Result
@@ -29,9 +31,19 @@ def sandbox_now() -> Iterator[tuple[SandboxServer, SandboxState]]:
         yield server, state
 
 
-def test_a_token_with_only_the_shipped_policy_can_rotate(
-    openbao: OpenBaoDevServer, sandbox_now: tuple[SandboxServer, SandboxState]
-) -> None:
+@dataclass
+class PolicyWorld:
+    server: SandboxServer
+    state: SandboxState
+    openbao: OpenBaoDevServer
+    org_id: str
+    old_key_id: str
+    name: str
+    admin_path: str
+
+
+@pytest.fixture
+def policy_world(openbao: OpenBaoDevServer, sandbox_now: tuple[SandboxServer, SandboxState]) -> PolicyWorld:
     server, state = sandbox_now
     now = datetime.now(UTC)
     org = state.add_org("Acme")
@@ -45,44 +57,83 @@ def test_a_token_with_only_the_shipped_policy_can_rotate(
         created_at=now - timedelta(days=88),
         expires_at=now + timedelta(days=2),
     )
-    openbao.write_policy("langsmith-rotator", POLICY.read_text())
-    token = openbao.create_token(["langsmith-rotator"])
+    state.add_service_key(org.id, description="unmanaged, near expiry", expires_at=now + timedelta(days=3))
     name = f"policy-{uuid.uuid4().hex[:8]}"
     admin_path = f"langsmith-rotator/admin/{name}"
     openbao.root_client().secrets.kv.v2.create_or_update_secret(
         path=admin_path, secret={"api_key": admin.secret}, mount_point="secret"
     )
-    settings = Settings.model_validate(
+    return PolicyWorld(server, state, openbao, org.id, old.id, name, admin_path)
+
+
+def settings_for(world: PolicyWorld) -> Settings:
+    return Settings.model_validate(
         {
             "orgs": [
                 {
                     "name": "acme",
-                    "endpoint": server.api_url,
-                    "organization_id": org.id,
-                    "api_key": {"vault": {"path": admin_path}},
+                    "endpoint": world.server.api_url,
+                    "organization_id": world.org_id,
+                    "api_key": {"vault": {"path": world.admin_path}},
                 }
             ],
-            "vault": {"address": openbao.address, "auth": {"method": "token", "token": {"env": "TOKEN"}}},
+            "vault": {"address": world.openbao.address, "auth": {"method": "token", "token": {"env": "TOKEN"}}},
+            "lease": {"name": world.name},
             "managed": [
                 {
-                    "name": name,
+                    "name": world.name,
                     "org": "acme",
-                    "path": f"langsmith/{name}",
-                    "adopt": {"key_id": old.id},
+                    "path": f"langsmith/{world.name}",
+                    "adopt": {"key_id": world.old_key_id},
                     "grace_period": 0,
                 }
             ],
         }
     )
-    runtime = Runtime(settings, {"TOKEN": token})
-    (outcome,) = runtime.run_cycle().outcomes
-    assert outcome.result is Result.COMPLETED, outcome.message
-    stored = runtime.kv().read(f"langsmith/{name}")
-    assert stored is not None
-    record = state.key(str(stored.data["key_id"]))
-    assert record is not None and record.deleted_at is None
-    assert state.key(old.id) is not None and state.key(old.id).deleted_at is not None  # type: ignore[union-attr]
-    assert stored.custom_metadata["previous_key_id"] == old.id
 
+
+def test_a_token_with_only_the_shipped_policy_runs_whole_cycles_without_a_permission_error(
+    policy_world: PolicyWorld,
+) -> None:
+    world = policy_world
+    world.openbao.write_policy("langsmith-rotator", POLICY.read_text())
+    token = world.openbao.create_token(["langsmith-rotator"])
+    runtime = Runtime(settings_for(world), {"TOKEN": token})
+    with capture_logs() as logs:
+        (outcome,) = runtime.run_cycle().outcomes
+        second = runtime.run_cycle()
+        third = Runtime(settings_for(world), {"TOKEN": token}).run_cycle()  # a new process: a CronJob's next run
+    assert outcome.result is Result.COMPLETED, outcome.message
+    assert all(o.ok for o in second.outcomes + third.outcomes)
+    stored = runtime.kv().read(f"langsmith/{world.name}")
+    assert stored is not None
+    record = world.state.key(str(stored.data["key_id"]))
+    assert record is not None and record.deleted_at is None
+    old = world.state.key(world.old_key_id)
+    assert old is not None and old.deleted_at is not None
+    assert stored.custom_metadata["previous_key_id"] == world.old_key_id
+
+    denied = [entry for entry in logs if "permission" in repr(entry).lower()]
+    assert denied == [], "the policy covers every path a cycle uses (journal, lease, alert state)"
+    triggers = [entry for entry in logs if entry["event"] == "alert.trigger"]
+    assert [entry["summary"] for entry in triggers].count(triggers[0]["summary"]) == 1, (
+        "the delivery state is kept in Vault: neither the next cycle nor the next process repeats an alert"
+    )
     with pytest.raises(VaultPermissionError, match="permission denied"):
-        runtime.kv().write(f"elsewhere/{name}", {"x": "y"}, cas=0)
+        runtime.kv().write(f"elsewhere/{world.name}", {"x": "y"}, cas=0)
+
+
+def test_a_policy_that_may_not_write_the_managed_path_creates_no_key(policy_world: PolicyWorld) -> None:
+    world = policy_world
+    narrow = POLICY.read_text().replace(
+        'path "secret/data/langsmith/*" {\n  capabilities = ["create", "read", "update"]',
+        'path "secret/data/langsmith/*" {\n  capabilities = ["read"]',
+    )
+    assert narrow != POLICY.read_text()
+    world.openbao.write_policy("rotator-narrow", narrow)
+    token = world.openbao.create_token(["rotator-narrow"])
+    keys_before = len(world.state.all_keys())
+    (outcome,) = Runtime(settings_for(world), {"TOKEN": token}).run_cycle().outcomes
+    assert outcome.result is Result.FAILED
+    assert f"secret/data/langsmith/{world.name}" in outcome.message and "no key was created" in outcome.message
+    assert len(world.state.all_keys()) == keys_before, "no key created, so none to delete again every backoff"

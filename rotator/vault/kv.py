@@ -125,6 +125,18 @@ class KvStore:
         log.info("vault.kv_written", path=api, version=version, cas=cas)
         return version
 
+    def capabilities(self, path: str, kind: str = "data") -> frozenset[str]:
+        """What this token may do on ``path``'s ``data`` (or ``metadata``) API path, as Vault's
+        ``sys/capabilities-self`` answers ("root" means anything, "deny" nothing)."""
+        api = self._api(kind, _clean(path))
+        response = self.session.run(
+            "check capabilities",
+            api,
+            lambda c: c.adapter.post("/v1/sys/capabilities-self", json={"paths": [api]}),
+        )
+        found = _mapping(response).get(api) or _dig(response, "data", api) or _mapping(response).get("capabilities")
+        return frozenset(str(item) for item in found) if isinstance(found, list) else frozenset()
+
     def list(self, path: str = "") -> list[str]:
         """Names directly under ``path`` (folders end with ``/``); empty if there are none."""
         path = path.strip("/")

@@ -254,18 +254,46 @@ def policy(world: World, name: str, rules: dict[str, list[str]]) -> str:
     return world.bao.create_token([name])
 
 
-def test_a_token_that_cannot_write_the_target_fails_cleanly_and_deletes_the_new_key(world: World) -> None:
+READ_ONLY_TARGET = {
+    "secret/data/{prefix}/apps/*": ["read"],
+    "secret/metadata/{prefix}/apps/*": ["read"],
+    "secret/data/{state_prefix}/*": ["create", "read", "update"],
+}
+
+
+def read_only_target(world: World, name: str, **extra: list[str]) -> str:
+    rules = {
+        path.format(prefix=world.prefix, state_prefix=world.state_prefix): caps
+        for path, caps in READ_ONLY_TARGET.items()
+    }
+    return policy(world, f"{world.prefix}-{name}", {**rules, **extra})
+
+
+def test_a_token_that_cannot_write_the_target_fails_before_creating_a_key(world: World) -> None:
     old = world.managed_key(org_role_id=ORG_ADMIN_ROLE)
     before = world.key_ids()
-    token = policy(
-        world,
-        f"{world.prefix}-read-target",
-        {
-            f"secret/data/{world.prefix}/apps/*": ["read"],
-            f"secret/metadata/{world.prefix}/apps/*": ["read"],
-            f"secret/data/{world.state_prefix}/*": ["create", "read", "update"],
-        },
-    )
+    token = read_only_target(world, "read-target")
+    secret = world.managed(key=old)
+
+    [outcome] = world.run(secret, vault_token=token)
+
+    assert outcome.result is Result.FAILED
+    assert f"may not update secret/data/{world.prefix}/apps/" in outcome.message
+    assert "(its capabilities there: read), so no key was created" in outcome.message
+    assert_failed_cleanly(world, old, before)
+    assert world.key_ids() == before, "no key created, so none to delete"
+    assert_backoff_recorded(world)
+
+    [outcome] = world.run(secret, vault_token=token)
+
+    assert outcome.result is Result.WAITING, "backing off"
+    assert world.key_ids() == before
+
+
+def test_when_vault_will_not_say_the_refused_write_deletes_the_new_key(world: World) -> None:
+    old = world.managed_key(org_role_id=ORG_ADMIN_ROLE)
+    before = world.key_ids()
+    token = read_only_target(world, "read-target-silent", **{"sys/capabilities-self": ["deny"]})
     secret = world.managed(key=old)
 
     [outcome] = world.run(secret, vault_token=token)
