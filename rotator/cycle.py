@@ -16,7 +16,7 @@ import structlog
 
 from rotator.alerting import Alerting, AlertingResult
 from rotator.alerts import build_sinks
-from rotator.domain.check import CheckReport, build_check_report
+from rotator.domain.check import CheckReport, ManagedKeys, RetiringMark, build_check_report
 from rotator.domain.conditions import conditions_after_cycle, resolution_reason
 from rotator.domain.journal import JournalError
 from rotator.domain.keys import ApiKey
@@ -133,7 +133,30 @@ class Runtime:
         """One inventory of every org, assessed against its policy."""
         inventories = take_inventory(self.settings.orgs, self.admin_keys, self.build_client)
         policies = {org.name: self.settings.policy_for(org) for org in self.settings.orgs}
-        return build_check_report(inventories, policies, self.now())
+        return build_check_report(inventories, policies, self.now(), self._managed_keys())
+
+    def _managed_keys(self) -> ManagedKeys:
+        """Which keys the config and each managed secret's journal name: read only, so no lease is needed."""
+        current: dict[tuple[str, str], str] = {}
+        retiring: dict[tuple[str, str], RetiringMark] = {}
+        journal = JournalStore(self.kv(), self._state_prefix()) if self.vault is not None else None
+        for secret in self.settings.managed:
+            if secret.adopt.key_id is not None:
+                current[(secret.org, str(secret.adopt.key_id))] = secret.name
+            if journal is None:
+                continue
+            try:
+                state, _ = journal.load(secret.name)
+            except (VaultError, JournalError) as error:
+                log.warning("check.journal_unreadable", managed=secret.name, error=redact_text(str(error)))
+                continue
+            if state.current_key_id is not None:
+                current[(secret.org, state.current_key_id)] = secret.name
+            for old in state.retiring:
+                retiring[(secret.org, old.key_id)] = RetiringMark(
+                    secret.name, old.promoted_at, secret.grace_period, secret.max_grace, old.adopted_original
+                )
+        return ManagedKeys(current, retiring)
 
     def run_cycle(self, *, dry_run: bool = False, force: Collection[str] = ()) -> CycleResult:
         started = time.monotonic()
@@ -161,11 +184,6 @@ class Runtime:
             org_outcomes,
             admin_key_ids=self._admin_key_ids(report),
             admin_key_sources={org.name: _describe_source(org.api_key) for org in self.settings.orgs},
-            declared={
-                (secret.org, str(secret.adopt.key_id)): secret.name
-                for secret in self.settings.managed
-                if secret.adopt.key_id is not None
-            },
         )
         result = self.alerting.run(
             alerts,

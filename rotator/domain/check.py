@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 
 from rotator.domain.keys import ApiKey
 from rotator.domain.policy import Assessment, ExpiryPolicy, ExpiryStatus, assess
+from rotator.domain.rotation import HoldStillInUse, WaitForGrace, deletion_decision
 
 
 class ExitCode(IntEnum):
@@ -38,6 +39,29 @@ class KeyRow:
     key: ApiKey
     assessment: Assessment
     role: str | None
+    managed: str | None = None
+    """The managed secret this key is (or, retiring, was) the key of."""
+    delete_after: datetime | None = None
+    """A retiring key: when the rotator deletes it (the end of its grace period, or of a hold)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetiringMark:
+    """A key a rotation replaced, as the journal of its managed secret tells."""
+
+    managed: str
+    promoted_at: datetime
+    grace_period: timedelta
+    max_grace: timedelta
+    adopted_original: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedKeys:
+    """Which listed keys the rotator manages, by (org, key id): current keys and the ones retiring."""
+
+    current: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    retiring: Mapping[tuple[str, str], RetiringMark] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +83,48 @@ class CheckReport:
 
 
 def build_check_report(
-    inventories: Sequence[OrgInventory], policies: Mapping[str, ExpiryPolicy], now: datetime
+    inventories: Sequence[OrgInventory],
+    policies: Mapping[str, ExpiryPolicy],
+    now: datetime,
+    managed: ManagedKeys | None = None,
 ) -> CheckReport:
-    """Assess every key with its org's policy; most urgent first, then soonest expiry, then oldest."""
+    """Assess every key with its org's policy; most urgent first, then soonest expiry, then oldest. A key a
+    rotation replaced is ``retiring``, with when it will be deleted, whatever its expiry."""
+    managed = managed or ManagedKeys()
     rows = [
-        KeyRow(inv.org, key, assess(key, policies[inv.org], now), _role_of(key, inv.role_names))
+        _row(inv.org, key, policy=policies[inv.org], role_names=inv.role_names, managed=managed, now=now)
         for inv in inventories
         if inv.error is None
         for key in inv.keys
     ]
     rows.sort(key=_urgency_order)
     return CheckReport(now, tuple(rows), tuple(inv for inv in inventories if inv.error is not None))
+
+
+def _row(
+    org: str,
+    key: ApiKey,
+    *,
+    policy: ExpiryPolicy,
+    role_names: Mapping[str, str],
+    managed: ManagedKeys,
+    now: datetime,
+) -> KeyRow:
+    assessment, role = assess(key, policy, now), _role_of(key, role_names)
+    mark = managed.retiring.get((org, key.id))
+    if mark is None:
+        return KeyRow(org, key, assessment, role, managed.current.get((org, key.id)))
+    decision = deletion_decision(
+        key,
+        promoted_at=mark.promoted_at,
+        grace_period=mark.grace_period,
+        max_grace=mark.max_grace,
+        adopted_original=mark.adopted_original,
+        now=now,
+    )
+    delete_after = decision.until if isinstance(decision, WaitForGrace | HoldStillInUse) else now
+    retiring = Assessment(ExpiryStatus.RETIRING, assessment.days_left, assessment.age_days)
+    return KeyRow(org, key, retiring, role, mark.managed, delete_after)
 
 
 def _urgency_order(row: KeyRow) -> tuple[int, float, float, str, str]:

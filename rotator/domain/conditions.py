@@ -26,16 +26,17 @@ def conditions_after_cycle(
     *,
     admin_key_ids: Mapping[str, str],
     admin_key_sources: Mapping[str, str],
-    declared: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Alert]:
     """``outcomes`` pairs each managed secret's org with what the cycle did for it. ``admin_key_ids``: per org,
     the id of the key the rotator itself uses, when it could tell; ``admin_key_sources``: per org, where that
-    key comes from, for the message (``env LANGSMITH_API_KEY``). ``declared``: (org, key id) → managed name of
-    keys the config names (``managed[].adopt``), so a key whose run told nothing about it is still known."""
-    managed = {**(declared or {}), **{(org, o.key_id): o.name for org, o in outcomes if o.key_id}}
+    key comes from, for the message (``env LANGSMITH_API_KEY``). A key is managed if its row says so (the
+    journal, or ``managed[].adopt``) or this cycle's run for a secret named it; retiring keys raise nothing."""
+    managed = {(org, o.key_id): o.name for org, o in outcomes if o.key_id}
     retiring = {(org, key_id) for org, o in outcomes for key_id in o.retiring_key_ids}
     alerts = [
-        _key_alert(row, managed.get((row.org, row.key.id)), admin_key_ids, admin_key_sources, report.checked_at)
+        _key_alert(
+            row, managed.get((row.org, row.key.id)) or row.managed, admin_key_ids, admin_key_sources, report.checked_at
+        )
         for row in report.rows
         if row.assessment.status in _SEVERITY and (row.org, row.key.id) not in retiring
     ]

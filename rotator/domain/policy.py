@@ -20,6 +20,8 @@ class ExpiryStatus(StrEnum):
     EXPIRED = "expired"
     NO_EXPIRY = "no_expiry"
     TOO_OLD = "too_old"
+    RETIRING = "retiring"
+    """Replaced in Vault by a rotation, waiting out its grace period: deleted by the rotator, not an alarm."""
 
     @property
     def urgency(self) -> int:
@@ -34,6 +36,7 @@ _URGENCY = {
     ExpiryStatus.TOO_OLD: 2,
     ExpiryStatus.NO_EXPIRY: 1,
     ExpiryStatus.OK: 0,
+    ExpiryStatus.RETIRING: -1,
 }
 
 

@@ -15,7 +15,7 @@ from rotator.domain.alerts import (
     state_from_document,
     state_to_document,
 )
-from rotator.domain.check import OrgInventory, build_check_report
+from rotator.domain.check import ManagedKeys, OrgInventory, build_check_report
 from rotator.domain.conditions import conditions_after_cycle, resolution_reason
 from rotator.domain.keys import AccessScope, ApiKey, KeyKind
 from rotator.domain.outcome import Outcome, Result
@@ -210,11 +210,14 @@ def test_a_rotated_key_resolves_its_expiry_alert() -> None:
 
 
 def test_a_key_declared_under_managed_gets_the_managed_advice_even_when_the_run_did_not_name_it() -> None:
-    report = build_check_report([OrgInventory("acme", (key("mine", "chatbot", 2),))], {"acme": ExpiryPolicy()}, NOW)
-    failed = [("acme", Outcome("chatbot", Result.FAILED, "journal unreadable"))]  # no key_id: it never got that far
-    (alert_, _) = conditions_after_cycle(
-        report, failed, admin_key_ids={}, admin_key_sources={}, declared={("acme", "mine"): "chatbot"}
+    report = build_check_report(
+        [OrgInventory("acme", (key("mine", "chatbot", 2),))],
+        {"acme": ExpiryPolicy()},
+        NOW,
+        ManagedKeys(current={("acme", "mine"): "chatbot"}),
     )
+    failed = [("acme", Outcome("chatbot", Result.FAILED, "journal unreadable"))]  # no key_id: it never got that far
+    (alert_, _) = conditions_after_cycle(report, failed, admin_key_ids={}, admin_key_sources={})
     assert alert_.managed == "chatbot"
     assert "manages this key as 'chatbot'" in alert_.action
     assert "Nothing rotates this key" not in alert_.action

@@ -1,8 +1,9 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rotator.domain.check import ExitCode, OrgInventory, build_check_report
+from rotator.domain.check import ExitCode, ManagedKeys, OrgInventory, RetiringMark, build_check_report
 from rotator.domain.keys import ApiKey, KeyKind
 from rotator.domain.policy import ExpiryPolicy, ExpiryStatus
 
@@ -88,3 +89,29 @@ def test_role_shown_by_display_name_when_known_else_by_id() -> None:
         NOW,
     )
     assert {row.key.description: row.role for row in report.rows} == {"named": "Editor", "unnamed": "r2"}
+
+
+def test_a_replaced_key_is_retiring_with_when_it_goes_and_no_alarm() -> None:
+    old, new = key("chatbot-old", 3), key("chatbot-new", 90)
+    promoted = NOW - timedelta(hours=2)
+    marks = ManagedKeys(
+        current={("acme", new.id): "chatbot"},
+        retiring={("acme", old.id): RetiringMark("chatbot", promoted, timedelta(hours=24), timedelta(days=7))},
+    )
+    report = build_check_report([OrgInventory("acme", (old, new))], {"acme": ExpiryPolicy()}, NOW, marks)
+    rows = {row.key.id: row for row in report.rows}
+    assert rows[old.id].assessment.status is ExpiryStatus.RETIRING
+    assert (rows[old.id].managed, rows[old.id].delete_after) == ("chatbot", promoted + timedelta(hours=24))
+    assert rows[new.id].managed == "chatbot" and rows[new.id].delete_after is None
+    assert report.exit_code is ExitCode.OK, "3 days left, but it is being retired: not critical"
+    assert report.rows[-1].key.id == old.id, "listed last"
+
+
+def test_a_retiring_key_still_in_use_is_deleted_when_max_grace_runs_out() -> None:
+    promoted = NOW - timedelta(days=2)
+    old = replace(key("chatbot", 30), last_used_at=NOW - timedelta(minutes=5))
+    marks = ManagedKeys(
+        retiring={("acme", old.id): RetiringMark("chatbot", promoted, timedelta(hours=24), timedelta(days=7))}
+    )
+    (row,) = build_check_report([OrgInventory("acme", (old,))], {"acme": ExpiryPolicy()}, NOW, marks).rows
+    assert row.delete_after == promoted + timedelta(days=7)

@@ -3,7 +3,8 @@ managed secret, and exit codes a CronJob or a monitoring check can act on (0 ok,
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,27 @@ def test_a_missing_admin_key_is_a_config_error_exit_3(live_world: World, tmp_pat
     assert done.code == 3
     assert "ROTATION_TEST_UNSET: environment variable is not set or empty" in done.stderr
     assert world.key_ids() == before
+
+
+def test_after_a_rotation_check_shows_the_old_key_as_retiring_not_as_an_alarm(
+    live_world: World, tmp_path: Path
+) -> None:
+    world = live_world
+    due = world.managed_key("chatbot", org_role_id=ORG_ADMIN_ROLE, age=85 * DAY)  # 5 days left: critical
+    config = world.config_file(tmp_path, world.managed("chatbot", key=due, grace_period="24h"))
+    assert run_cli(world, config, "check").code == 2, "before: the managed key is critical"
+
+    assert run_cli(world, config, "once").code == 0
+    checked = run_cli(world, config, "check", "--output", "json")
+
+    keys = {key["id"]: key for key in json.loads(checked.stdout)["keys"]}
+    old = keys[due.id]
+    assert (old["status"], old["managed"]) == ("retiring", "chatbot")
+    delete_after = datetime.fromisoformat(old["delete_after"])
+    assert timedelta(hours=23) < delete_after - datetime.now(UTC) <= timedelta(hours=24)
+    (new,) = [key for key in keys.values() if key["managed"] == "chatbot" and key["id"] != due.id]
+    assert new["status"] == "ok"
+    assert checked.code == 0, "a key waiting out its grace period is not an alarm"
+    again = run_cli(world, config, "--log-level", "info", "once")
+    (finished,) = [json.loads(line) for line in again.stderr.splitlines() if '"cycle.finished"' in line]
+    assert finished["keys"].get("retiring") == 1 and "critical" not in finished["keys"]
