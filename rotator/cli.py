@@ -63,14 +63,15 @@ def cli(ctx: click.Context, config: Path | None, log_format: str, log_level: str
 
 @cli.command()
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--wide", is_flag=True, help="Show every column of the table, however wide the terminal.")
 @click.pass_obj
-def check(options: GlobalOptions, output: str) -> None:
+def check(options: GlobalOptions, output: str, wide: bool) -> None:
     """Poll every configured org once and show each key's expiry status, most urgent first."""
     report = _runtime_or_exit(options.config, os.environ).check()
     if output == "json":
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:
-        render_table(report, table_console())
+        render_table(report, table_console(), wide=wide)
     sys.exit(int(report.exit_code))
 
 
