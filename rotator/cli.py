@@ -24,6 +24,7 @@ from rotator.metrics import Metrics, push_metrics
 from rotator.observability import LogFormat, configure_logging, redact_text
 from rotator.report.check_output import render_table, report_to_json, table_console
 from rotator.report.cycle_output import render_outcomes, render_undelivered
+from rotator.report.status_output import render_statuses, statuses_to_json
 from rotator.settings import ConfigError, ManagedSecretSettings, load_settings
 
 
@@ -73,6 +74,29 @@ def check(options: GlobalOptions, output: str, wide: bool) -> None:
     else:
         render_table(report, table_console(), wide=wide)
     sys.exit(int(report.exit_code))
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def status(options: GlobalOptions, name: str | None, output: str) -> None:
+    """What each managed secret (or only NAME) is doing: phase, current key, Vault path and version, next due
+    time, backoff and last error. Read only: needs no lease, answers while another process rotates.
+
+    Exits 0 when all are fine, 2 when any secret's last run failed or its journal cannot be read.
+    """
+    runtime = _runtime_or_exit(options.config, os.environ)
+    try:
+        secrets = [_managed_or_exit(runtime, name)] if name else list(runtime.settings.managed)
+        statuses = runtime.status(secrets)
+    finally:
+        runtime.close()
+    if output == "json":
+        click.echo(json.dumps(statuses_to_json(statuses), indent=2))
+    else:
+        render_statuses(statuses, table_console())
+    sys.exit(int(ExitCode.CRITICAL if any(status.failing for status in statuses) else ExitCode.OK))
 
 
 _DRY_RUN = click.option("--dry-run", is_flag=True, help="Print what would change and change nothing.")

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -22,8 +22,9 @@ from rotator.domain.journal import JournalError
 from rotator.domain.keys import ApiKey
 from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import ExpiryStatus
+from rotator.domain.status import SecretStatus, SecretTimings, secret_status, unknown_status
 from rotator.inventory import ClientFactory, client_factory_for, take_inventory
-from rotator.langsmith import LangSmithClient
+from rotator.langsmith import LangSmithClient, LangSmithError
 from rotator.metrics import Metrics
 from rotator.observability import redact_text
 from rotator.rotation import MustStop, RotationSaga
@@ -157,6 +158,49 @@ class Runtime:
                     secret.name, old.promoted_at, secret.grace_period, secret.max_grace, old.adopted_original
                 )
         return ManagedKeys(current, retiring)
+
+    def status(self, secrets: Sequence[ManagedSecretSettings]) -> list[SecretStatus]:
+        """What each managed secret is doing: its journal, its Vault metadata, its org's listing. Read only."""
+        listings: dict[str, dict[str, ApiKey]] = {}
+        problems: dict[str, str] = {}
+        for org_name in dict.fromkeys(secret.org for secret in secrets):
+            org = self.settings.org_named(org_name)
+            try:
+                with self.build_client(org, self.admin_keys[org.name]) as client:
+                    listings[org_name] = {key.id: key for key in client.list_org_service_keys()}
+            except LangSmithError as error:
+                problems[org_name] = f"LangSmith did not list the keys of org {org_name}: {error}"
+        return [
+            self._secret_status(secret, listings.get(secret.org, {}), problems.get(secret.org)) for secret in secrets
+        ]
+
+    def _secret_status(
+        self, secret: ManagedSecretSettings, listed: Mapping[str, ApiKey], listing_problem: str | None
+    ) -> SecretStatus:
+        kv = self.kv(secret.mount)
+        where = f"{kv.mount}/{secret.path}"
+        try:
+            state, _ = JournalStore(self.kv(), self._state_prefix()).load(secret.name)
+            metadata = kv.read_metadata(secret.path)
+        except (VaultError, JournalError) as error:
+            return unknown_status(name=secret.name, org=secret.org, vault_path=where, why=redact_text(str(error)))
+        status = secret_status(
+            name=secret.name,
+            org=secret.org,
+            vault_path=where,
+            vault_version=metadata.current_version if metadata else None,
+            vault_metadata=metadata.custom_metadata if metadata else {},
+            state=state,
+            listed=listed,
+            timings=SecretTimings(
+                secret.rotate_before,
+                self.settings.policy_for(self.settings.org_named(secret.org)).max_age,
+                secret.grace_period,
+                secret.max_grace,
+            ),
+            now=self.now(),
+        )
+        return replace(status, detail=f"{status.detail}; {listing_problem}") if listing_problem else status
 
     def run_cycle(self, *, dry_run: bool = False, force: Collection[str] = ()) -> CycleResult:
         started = time.monotonic()
