@@ -351,11 +351,20 @@ class Runtime:
                 secret.name, Result.FAILED, f"internal error: {type(error).__name__}: {redact_text(str(error))}"
             )
 
-    def _own_admin_key(self, org: OrgSettings) -> Callable[[ApiKey], str | None]:
-        """Whether a key is the org's admin key held where the rotator cannot replace it (env or file)."""
+    def _own_admin_key(self, org: OrgSettings) -> Callable[[ApiKey, str | None], str | None]:
+        """Whether a key is the org's admin key held where the rotator cannot replace it (env or file). The
+        secret Vault holds for the key decides when there is one; else the short key, which several keys
+        may share, so that guess errs on the side of refusing."""
         secret = self.admin_keys[org.name]
         source = None if org.api_key.vault is not None else _describe_source(org.api_key)
-        return lambda key: source if source is not None and _is_secret_of(secret, key) else None
+
+        def own(key: ApiKey, stored: str | None) -> str | None:
+            if source is None:
+                return None
+            same = stored == secret if stored is not None else _is_secret_of(secret, key)
+            return source if same else None
+
+        return own
 
     def _state_prefix(self) -> str:
         assert self.settings.vault is not None

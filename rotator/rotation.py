@@ -146,7 +146,7 @@ class RotationSaga:
         dry_run: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         guard: Callable[[], None] = lambda: None,
-        own_admin_key: Callable[[ApiKey], str | None] = lambda key: None,
+        own_admin_key: Callable[[ApiKey, str | None], str | None] = lambda key, stored: None,
     ) -> None:
         self.secret = secret
         self.org = org
@@ -162,7 +162,8 @@ class RotationSaga:
         """Raises when this process may no longer change keys (lease lost, shutting down). Checked before each
         LangSmith create or delete and each write of the target path; journal writes rely on check-and-set."""
         self.own_admin_key = own_admin_key
-        """Where the rotator's own admin key comes from, if ``key`` is it and that source cannot be rotated."""
+        """Where the rotator's own admin key comes from, if ``key`` (whose secret Vault holds, when it does) is
+        it and that source cannot be rotated."""
         self._version = 0
         self._state = SecretState()
         self._promoted = False
@@ -207,13 +208,13 @@ class RotationSaga:
                 "left it out: if it is gone, Vault holds a key that no longer authenticates; create a key by hand, "
                 "store it, and adopt it"
             )
-        source = self.own_admin_key(current)
+        target = self.kv.read(self.secret.path)
+        source = self.own_admin_key(current, self._stored_secret_of(current, target))
         if source is not None:
             raise SagaFailure(
                 f"key {current.short_key} is the rotator's own admin key for org {self.org.name} ({source}): "
                 "rotating it would delete the rotator's own credential; give the rotator a key of its own"
             )
-        target = self.kv.read(self.secret.path)
         if revoke_old:
             state = self._retire(state, keys, revoke=True)
             return self._rotate(state, current, target, revoke_old=True)
@@ -259,6 +260,13 @@ class RotationSaga:
             return state.advance(current_key_id=key.id)
         self._log.info("rotation.adopted", key_id=key.id, short_key=key.short_key, in_vault=target is not None)
         return self._save(state.advance(current_key_id=key.id))
+
+    def _stored_secret_of(self, key: ApiKey, target: SecretVersion | None) -> str | None:
+        """``key``'s secret, when the target holds it (its key_id says so)."""
+        if target is None or target.data.get("key_id") != key.id:
+            return None
+        value = target.data.get(self.secret.field)
+        return value if isinstance(value, str) else None
 
     def _in_vault(self, target: SecretVersion | None) -> bool:
         return target is not None and self.secret.field in target.data

@@ -421,6 +421,27 @@ def test_the_rotators_own_admin_key_from_the_environment_is_never_rotated(world:
     assert world.key_ids() == before and world.live_key(world.admin.id)
 
 
+def test_a_key_that_only_shares_the_admin_keys_short_key_is_still_rotated(world: World) -> None:
+    """LangSmith shows only a few characters of a key: two keys can share a short key. The one in Vault is
+    known by its secret, which is not the admin key's."""
+    visible = len("lsv2_sk_") + 4
+    twin = world.admin.secret[:visible] + "f" * 28 + "_" + "f" * 10  # lsv2_sk_<32 hex>_<10 hex>
+    assert twin != world.admin.secret
+    created = world.now() - 70 * DAY
+    old = world.state.add_service_key(
+        world.org_id, org_role_id=ORG_ADMIN_ROLE, description="chatbot prod", created_at=created,
+        expires_at=created + 90 * DAY, secret=twin,
+    )  # fmt: skip
+    record, admin = world.state.key(old.id), world.state.key(world.admin.id)
+    assert record is not None and admin is not None and record.short_key == admin.short_key
+    world.store_key(world.path(), old)
+
+    [outcome] = world.run(world.managed(key=old, grace_period="0"))
+
+    assert outcome.result is Result.COMPLETED, outcome.message
+    assert world.live_key(world.admin.id) and not world.live_key(old.id)
+
+
 # ── 9. an honest dry run ────────────────────────────────────────────────────────────────────────────────
 
 
