@@ -230,9 +230,12 @@ def _cycle_exit_code(result: CycleResult) -> int:
 
 def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: Metrics | None = None) -> Runtime:
     try:
-        return Runtime(load_settings(config, environ), environ, metrics=metrics)
+        runtime = Runtime(load_settings(config, environ), environ, metrics=metrics)
     except ConfigError as error:
         _exit_config_error(error)
+    for note in runtime.discovery_notes:
+        click.echo(note, err=True)
+    return runtime
 
 
 def _exit_config_error(error: ConfigError) -> NoReturn:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
@@ -16,6 +17,7 @@ import structlog
 
 from rotator.alerting import Alerting, AlertingResult
 from rotator.alerts import build_sinks
+from rotator.discovery import SettingNames, discover
 from rotator.domain.check import CheckReport, ManagedKeys, RetiringMark, build_check_report
 from rotator.domain.conditions import conditions_after_cycle, resolution_reason
 from rotator.domain.journal import JournalError
@@ -76,6 +78,12 @@ class Runtime:
         self.stopping = threading.Event()
         self.vault: VaultSession | None = connect_vault(settings.vault, environ) if settings.vault else None
         self.admin_keys = self._resolve_admin_keys(environ)
+        self.build_client: ClientFactory = client_factory_for(
+            settings, metrics.observe_request if metrics is not None else None
+        )
+        self.discovery_notes: list[str] = []
+        """Which organization or workspace each org entry without ids watches, and why (for the operator)."""
+        self.settings = settings = self._discover_orgs(settings)
         self.alerts = build_sinks(
             settings.alerts,
             lambda ref, field: self._resolve(ref, environ, field),
@@ -89,9 +97,6 @@ class Runtime:
             holder=new_holder_id(),
             renotify_interval=settings.alerts.renotify_interval,
             labels=settings.alerts.labels,
-        )
-        self.build_client: ClientFactory = client_factory_for(
-            settings, metrics.observe_request if metrics is not None else None
         )
         self.lease: Lease | None = None
         if settings.vault is not None and settings.managed:
@@ -107,11 +112,30 @@ class Runtime:
             raise ConfigError(["vault: not configured"])
         return KvStore(self.vault, mount=mount or self.settings.vault.kv_mount)
 
+    def _discover_orgs(self, settings: Settings) -> Settings:
+        if not any(org.discovered for org in settings.orgs):
+            return settings
+        orgs = []
+        for index, org in enumerate(settings.orgs):
+            if not org.discovered:
+                orgs.append(org)
+                continue
+            names = SettingNames.environment() if settings.from_environment else SettingNames.config(index)
+            found = discover(org, functools.partial(self._client_with_key, key=self.admin_keys[org.name]), names)
+            log.info("org.discovered", org=org.name, mode=found.words)
+            self.discovery_notes.append(found.words)
+            orgs.append(found.org)
+        return settings.model_copy(update={"orgs": orgs})
+
+    def _client_with_key(self, org: OrgSettings, *, key: str) -> LangSmithClient:
+        return self.build_client(org, key)
+
     def _resolve_admin_keys(self, environ: Mapping[str, str]) -> dict[str, str]:
         keys, problems = {}, []
         for index, org in enumerate(self.settings.orgs):
+            needed_by = "the rotator, as its admin key" if self.settings.from_environment else f"orgs[{index}].api_key"
             try:
-                keys[org.name] = self._resolve(org.api_key, environ, f"orgs[{index}].api_key")
+                keys[org.name] = self._resolve(org.api_key, environ, needed_by)
             except ConfigError as error:
                 problems.extend(error.problems)
         if problems:

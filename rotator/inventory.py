@@ -9,7 +9,7 @@ import structlog
 
 from rotator.domain.check import OrgInventory
 from rotator.domain.keys import ApiKey
-from rotator.langsmith import LangSmithClient, LangSmithError, RetryPolicy
+from rotator.langsmith import LangSmithClient, LangSmithError, LangSmithPermissionError, RetryPolicy
 from rotator.langsmith.client import RequestObserver
 from rotator.observability import redact_text
 from rotator.settings import OrgSettings, Settings, Watched
@@ -68,6 +68,11 @@ def poll_org(org: OrgSettings, client: LangSmithClient) -> OrgInventory:
             keys += client.list_personal_access_tokens()
     except LangSmithError as error:
         reason = redact_text(str(error))
+        if isinstance(error, LangSmithPermissionError) and org.organization_id is not None:
+            reason += (
+                f"; is organization_id {org.organization_id} (LANGSMITH_ORGANIZATION_ID) the organization this key "
+                "belongs to? LangSmith refuses any other; unset it to have the rotator find it from the key"
+            )
         log.error("inventory.org_failed", org=org.name, error=reason, status=error.status)
         return OrgInventory(org.name, error=reason)
     inventory = OrgInventory(org.name, tuple(keys), _role_names(org, client))

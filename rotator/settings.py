@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -207,6 +208,9 @@ class OrgSettings(_Strict):
     endpoint: str = DEFAULT_ENDPOINT
     organization_id: UUID | None = None
     workspace_id: UUID | None = None
+    fallback_workspace_id: UUID | None = None
+    """With neither id set the organization is discovered from the key; if the key cannot list it (a
+    workspace-scoped key), this workspace is watched instead (default: the key's own)."""
     api_key: SecretRef = SecretRef(env="LANGSMITH_API_KEY")
     """The org's admin key: from the environment, a file, or a Vault KV v2 field."""
     allow_insecure_http: bool = False
@@ -233,16 +237,19 @@ class OrgSettings(_Strict):
                 f"endpoint: plain http:// to {host} would send the API key unencrypted; "
                 "use https:// or set allow_insecure_http: true"
             )
-        if self.organization_id is None and self.workspace_id is None:
-            raise ValueError(
-                "organization_id: set organization_id (to list every key of the org) "
-                "or workspace_id (to list one workspace's service keys)"
-            )
+        if self.fallback_workspace_id is not None and not self.discovered:
+            raise ValueError("fallback_workspace_id: used only when neither organization_id nor workspace_id is set")
         if not self.watch:
             raise ValueError("watch: list at least one of service_keys, personal_access_tokens")
-        if self.organization_id is None and "watch" in self.model_fields_set and Watched.SERVICE_KEYS not in self.watch:
+        workspace_only = self.organization_id is None and self.workspace_id is not None
+        if workspace_only and "watch" in self.model_fields_set and Watched.SERVICE_KEYS not in self.watch:
             raise ValueError("watch: without organization_id only the workspace's service keys can be listed")
         return self
+
+    @property
+    def discovered(self) -> bool:
+        """Neither id is set: the rotator finds out from the key which organization (or workspace) it is."""
+        return self.organization_id is None and self.workspace_id is None
 
 
 def _is_loopback(host: str) -> bool:
@@ -577,6 +584,12 @@ class Settings(_Strict):
     rotation_window: RotationWindowSettings | None = None
     daemon: DaemonSettings = DaemonSettings()
     alerts: AlertsSettings = AlertsSettings()
+    _from_environment: bool = PrivateAttr(default=False)
+
+    @property
+    def from_environment(self) -> bool:
+        """Loaded from the LANGSMITH_* variables alone: messages then name variables, not config fields."""
+        return self._from_environment
 
     @model_validator(mode="after")
     def _managed_secrets_resolvable(self) -> Self:
@@ -654,6 +667,7 @@ class _Environment(BaseSettings):
     LANGSMITH_ENDPOINT: str = DEFAULT_ENDPOINT
     LANGSMITH_ORGANIZATION_ID: str | None = None
     LANGSMITH_WORKSPACE_ID: str | None = None
+    LANGSMITH_ALLOW_INSECURE_HTTP: bool = False
     ROTATOR_CONFIG: str | None = None
     VAULT_ADDR: str | None = None
     VAULT_NAMESPACE: str | None = None
@@ -674,7 +688,11 @@ _ENV_FIELD_NAMES = {
     "endpoint": "LANGSMITH_ENDPOINT",
     "organization_id": "LANGSMITH_ORGANIZATION_ID",
     "workspace_id": "LANGSMITH_WORKSPACE_ID",
+    "fallback_workspace_id": "LANGSMITH_WORKSPACE_ID",
+    "allow_insecure_http": "LANGSMITH_ALLOW_INSECURE_HTTP",
 }
+_ENV_WORDS = {"set allow_insecure_http: true": "set LANGSMITH_ALLOW_INSECURE_HTTP=true"}
+"""Advice a config-file user would get, in the words of one who has only environment variables."""
 
 
 def load_settings(config_path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -688,13 +706,21 @@ def load_settings(config_path: str | Path | None = None, environ: Mapping[str, s
         if isinstance(vault, dict) and (vault or data.get("managed") or _uses_vault_refs(data)):
             data["vault"] = {**env.vault_defaults(), **vault}
         return _validate(data, field_names={})
+    # Without an org id the org is discovered from the key; LANGSMITH_WORKSPACE_ID, which SDK users set for
+    # multi-workspace keys, then only names the workspace to fall back to, so an org key still sees the org.
+    org_id = env.LANGSMITH_ORGANIZATION_ID or None
+    workspace = env.LANGSMITH_WORKSPACE_ID or None
     org = {
         "name": "default",
         "endpoint": env.LANGSMITH_ENDPOINT,
-        "organization_id": env.LANGSMITH_ORGANIZATION_ID or None,
-        "workspace_id": env.LANGSMITH_WORKSPACE_ID or None,
+        "organization_id": org_id,
+        "workspace_id": workspace if org_id else None,
+        "fallback_workspace_id": None if org_id else workspace,
+        "allow_insecure_http": env.LANGSMITH_ALLOW_INSECURE_HTTP,
     }
-    return _validate({"orgs": [org]}, field_names=_ENV_FIELD_NAMES)
+    settings = _validate({"orgs": [org]}, field_names=_ENV_FIELD_NAMES)
+    settings._from_environment = True
+    return settings
 
 
 def _uses_vault_refs(data: dict[str, Any]) -> bool:
@@ -765,6 +791,14 @@ def _validate(data: Any, field_names: Mapping[str, str]) -> Settings:
 
 
 def _describe(error: Any, field_names: Mapping[str, str]) -> str:
+    described = _describe_at(error, field_names)
+    if field_names:  # environment mode
+        for words, env_words in _ENV_WORDS.items():
+            described = described.replace(words, env_words)
+    return described
+
+
+def _describe_at(error: Any, field_names: Mapping[str, str]) -> str:
     loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
     message = str(error["msg"]).removeprefix("Value error, ")
     if loc and loc[-1] == "[key]":  # a mapping's key is at fault, not its value

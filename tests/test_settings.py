@@ -116,7 +116,10 @@ ORG = f"{{name: a, organization_id: {ORG_ID}}}"
         (f"orgs: [{ORG}, {ORG}]\n", "orgs: org names must be unique; repeated: a"),
         (f"orgs: [{{name: Prod US, organization_id: {ORG_ID}}}]\n", "orgs[0].name: use lowercase letters"),
         ("orgs: [{name: a, organization_id: 42}]\n", "orgs[0].organization_id: UUID input should be"),
-        ("orgs: [{name: a}]\n", "orgs[0].organization_id: set organization_id"),
+        (
+            f"orgs: [{{name: a, organization_id: {ORG_ID}, fallback_workspace_id: {ORG_ID}}}]\n",
+            "orgs[0].fallback_workspace_id: used only when neither organization_id nor workspace_id is set",
+        ),
         (
             f"orgs: [{{name: a, organization_id: {ORG_ID}, endpoint: 'smith.langchain.com'}}]\n",
             "orgs[0].endpoint: 'smith.langchain.com' is not an http(s) URL",
@@ -640,3 +643,25 @@ def test_a_sink_secret_in_vault_takes_vault_settings_from_the_environment(tmp_pa
     assert settings.vault.address == "https://vault.example:8200"
     found = problems(tmp_path, text)
     assert found == ["vault.address: required field is missing"], found
+
+
+def test_an_org_without_ids_is_discovered_from_its_key(tmp_path: Path) -> None:
+    (org,) = load_settings(write(tmp_path, "orgs: [{name: a}]\n"), environ={}).orgs
+    assert org.discovered
+
+
+def test_environment_mode_discovers_and_keeps_the_sdk_workspace_only_as_a_fallback() -> None:
+    workspace = "0f0e0d0c-0b0a-4000-8000-000000000001"
+    settings = load_settings(None, {"LANGSMITH_API_KEY": "k", "LANGSMITH_WORKSPACE_ID": workspace})
+    (org,) = settings.orgs
+    assert settings.from_environment and org.discovered
+    assert str(org.fallback_workspace_id) == workspace and org.workspace_id is None
+
+
+def test_environment_mode_speaks_of_variables_for_insecure_http() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, {"LANGSMITH_API_KEY": "k", "LANGSMITH_ENDPOINT": "http://langsmith.internal/api/v1"})
+    (problem,) = caught.value.problems
+    assert problem.startswith("LANGSMITH_ENDPOINT:") and "set LANGSMITH_ALLOW_INSECURE_HTTP=true" in problem
+    allowed = {"LANGSMITH_API_KEY": "k", "LANGSMITH_ENDPOINT": "http://langsmith.internal/api/v1"}
+    assert load_settings(None, {**allowed, "LANGSMITH_ALLOW_INSECURE_HTTP": "true"}).orgs[0].allow_insecure_http

@@ -24,7 +24,8 @@ from rotator.sandbox.state import SandboxState
 
 API_PREFIX = "/api/v1"
 
-Scope = Literal["org", "tenant"]
+Scope = Literal["org", "org-discoverable", "tenant"]
+"""``org-discoverable``: an org route that, without X-Organization-Id, answers for the key's own org."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ _ENDPOINTS: tuple[tuple[str, str, Scope, Handler], ...] = (
     ("GET", "/orgs/current/personal-access-tokens", "org", key_routes.list_pats),
     ("POST", "/orgs/current/personal-access-tokens", "org", key_routes.create_pat),
     ("DELETE", "/orgs/current/personal-access-tokens/{pat_id}", "org", key_routes.delete_pat),
-    ("GET", "/orgs/current/info", "org", context_routes.organization_info),
+    ("GET", "/orgs/current/info", "org-discoverable", context_routes.organization_info),
     ("GET", "/workspaces", "org", context_routes.list_workspaces),
     ("GET", "/orgs/current/roles", "org", context_routes.list_roles),
     ("GET", "/settings", "tenant", context_routes.current_workspace),
@@ -90,7 +91,8 @@ class LangSmithApi:
 
     def _organization(self, request: Request, caller: KeyRecord, scope: Scope) -> Organization:
         header = request.header("x-organization-id")
-        if header is None and scope == "org":
+        discoverable = scope == "org-discoverable" and self._state.discovers_org
+        if header is None and scope != "tenant" and not discoverable:
             raise invalid([field_error(("header", "x-organization-id"), "Field required", "missing")])
         if header is not None and parse_uuid(header) != caller.organization_id:
             raise forbidden()

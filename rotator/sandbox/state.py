@@ -43,6 +43,9 @@ class SandboxState:
         self.clock = clock or SandboxClock()
         self.faults = FaultInjector()
         self.stats = RequestStats()
+        self.discovers_org = True
+        """Whether GET /orgs/current/info without X-Organization-Id answers with the key's own org, as
+        LangSmith's current API does; False plays an older or self-hosted server that requires the header."""
         self._orgs: dict[str, Organization] = {}
         self._workspaces: dict[str, Workspace] = {}
         self._roles: dict[str, Role] = {role.id: role for role in BUILTIN_ROLES}
