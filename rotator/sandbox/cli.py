@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         stop.wait()
     finally:
         server.stop()
+        if args.env_file is not None:
+            args.env_file.unlink(missing_ok=True)  # it holds a key: gone with the server it opens
     return 0
 
 

@@ -49,6 +49,7 @@ def test_serve_writes_credentials_serves_them_and_stops_on_sigterm(tmp_path: Pat
     assert process.returncode == 0, stderr
     assert env["LANGSMITH_API_KEY"] not in stdout + stderr
     assert str(env_file) in stdout
+    assert not env_file.exists(), "the file holding a key is removed when the sandbox stops"
 
 
 @pytest.mark.integration
