@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
 
 import structlog
 
@@ -47,7 +48,7 @@ def take_inventory(
     def poll(org: OrgSettings) -> OrgInventory:
         try:
             with build_client(org, admin_keys[org.name]) as client:
-                return poll_org(org, client)
+                return poll_org(org, client, lambda scoped: build_client(scoped, admin_keys[org.name]))
         except Exception as error:  # a bug polling one org must not hide the others
             log.exception("inventory.org_crashed", org=org.name)
             return OrgInventory(org.name, error=f"internal error: {type(error).__name__}")
@@ -56,8 +57,11 @@ def take_inventory(
         return list(pool.map(poll, orgs))
 
 
-def poll_org(org: OrgSettings, client: LangSmithClient) -> OrgInventory:
-    """List the keys this org's admin key can see: the whole org, or one workspace's service keys."""
+def poll_org(
+    org: OrgSettings, client: LangSmithClient, client_for: Callable[[OrgSettings], LangSmithClient]
+) -> OrgInventory:
+    """List the keys this org's admin key can see: the whole org, or one workspace's service keys.
+    ``client_for`` builds a client for the same key with other ids (to read the roles of a workspace's org)."""
     try:
         keys: list[ApiKey] = []
         if org.organization_id is None:
@@ -75,17 +79,22 @@ def poll_org(org: OrgSettings, client: LangSmithClient) -> OrgInventory:
             )
         log.error("inventory.org_failed", org=org.name, error=reason, status=error.status)
         return OrgInventory(org.name, error=reason)
-    inventory = OrgInventory(org.name, tuple(keys), _role_names(org, client))
+    inventory = OrgInventory(org.name, tuple(keys), _role_names(org, client, client_for))
     log.info("inventory.org_polled", org=org.name, keys=len(inventory.keys))
     return inventory
 
 
-def _role_names(org: OrgSettings, client: LangSmithClient) -> dict[str, str]:
-    """Role display names make the table readable; without them the role ids are shown instead."""
-    if org.organization_id is None:
-        return {}
+def _role_names(
+    org: OrgSettings, client: LangSmithClient, client_for: Callable[[OrgSettings], LangSmithClient]
+) -> dict[str, str]:
+    """Role display names make the table readable; without them the role ids are shown instead. Roles are an
+    org's: a workspace entry asks LangSmith which org its key is in, when LangSmith will say."""
     try:
-        return {role.id: role.display_name for role in client.list_roles()}
+        if org.organization_id is not None:
+            return {role.id: role.display_name for role in client.list_roles()}
+        info = client.org_info()
+        with client_for(org.model_copy(update={"organization_id": UUID(info.id)})) as org_client:
+            return {role.id: role.display_name for role in org_client.list_roles()}
     except LangSmithError as error:
         log.warning("inventory.roles_unavailable", org=org.name, error=redact_text(str(error)))
         return {}

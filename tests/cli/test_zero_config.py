@@ -5,11 +5,21 @@ discovered from the key, the mode chosen is said, and errors name environment va
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 
 from rotator.sandbox import SandboxServer, SandboxState
+from rotator.sandbox.openbao import free_port
+from rotator.sandbox.roles import BUILTIN_BY_NAME, WORKSPACE_EDITOR
 from tests.cli.helpers import DAY, make_org, rotator
 
 pytestmark = pytest.mark.integration
@@ -114,3 +124,63 @@ def test_insecure_http_in_environment_mode_says_what_to_do_without_a_config_file
     assert result.returncode == 3
     assert "allow_insecure_http: true" not in result.stderr or "config file" in result.stderr
     assert "LANGSMITH_ALLOW_INSECURE_HTTP" in result.stderr
+
+
+def test_workspace_mode_shows_role_names_not_ids(live_server: SandboxServer, live_state: SandboxState) -> None:
+    org = make_org(live_server, live_state, {})
+    workspace = live_state.workspaces_of(org.org_id)[0]
+    editor = BUILTIN_BY_NAME[WORKSPACE_EDITOR]
+    live_state.add_service_key(org.org_id, workspace_ids=[workspace.id], role_id=editor.id, description="editor bot")
+    env = {
+        "LANGSMITH_ENDPOINT": live_server.api_url,
+        "LANGSMITH_API_KEY": org.admin.secret,
+        "LANGSMITH_WORKSPACE_ID": workspace.id,
+        "LANGSMITH_ORGANIZATION_ID": "",
+    }
+    assert rotator("check", "--output", "json", env=env).returncode == 0
+    result = rotator(
+        "--config", str(_workspace_config(live_server, workspace.id)), "check", "--output", "json",
+        env={"LANGSMITH_API_KEY": org.admin.secret},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (bot,) = [key for key in json.loads(result.stdout)["keys"] if key["description"] == "editor bot"]
+    assert bot["role"] == editor.display_name
+
+
+def _workspace_config(server: SandboxServer, workspace_id: str) -> Path:
+    """A config watching one workspace, as a workspace-scoped key's owner would write it."""
+    path = Path(tempfile.mkdtemp()) / "rotator.yaml"
+    path.write_text(json.dumps({"orgs": [{"name": "ws", "endpoint": server.api_url, "workspace_id": workspace_id}]}))
+    return path
+
+
+def test_status_and_run_work_with_only_the_api_key(live_server: SandboxServer, live_state: SandboxState) -> None:
+    org = make_org(live_server, live_state, {"chatbot": 40 * DAY})
+    env = sdk_env(live_server, org.admin.secret)
+    shown = rotator("status", env=env)
+    assert shown.returncode == 0 and "no managed secrets configured" in shown.stdout
+    port = free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "ROTATOR_"))}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "rotator", "run", "--listen", f"127.0.0.1:{port}"],
+        env={**base, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert daemon.poll() is None, daemon.communicate()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the daemon did not become ready"
+            time.sleep(0.1)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, stderr[-2000:]
+    assert "organization mode: org Acme" in stderr and "Traceback" not in stderr
