@@ -135,7 +135,16 @@ def test_escalation_under_once_ends_the_warning_label_set(
     ("schedule", "interval"),
     [
         ({"daemon": {"cron": "0 * * * *"}}, timedelta(hours=1)),
-        ({"alerts": {"alertmanager": {"expected_interval": "6h"}}}, timedelta(hours=6)),
+        (
+            {
+                "alerts": {
+                    "alertmanager": {"expected_interval": "6h"},
+                    "external_url": "https://grafana.example.com/d/rotator",
+                    "labels": {"team": "platform", "env": "prod"},
+                }
+            },
+            timedelta(hours=6),
+        ),
     ],
     ids=["hourly-cron", "expected-interval"],
 )
@@ -164,6 +173,9 @@ def test_alertmanager_ends_at_follows_the_schedule_in_force(
     ends_at = datetime.fromisoformat(posted["endsAt"].replace("Z", "+00:00"))
     assert ends_at - before >= 3 * interval, "one or two missed runs must not resolve a firing alert"
     assert ends_at - before < 3 * interval + timedelta(minutes=5)
+    if alerts is not None:  # the conventions that come with it: a source link and routing labels
+        assert posted["generatorURL"] == "https://grafana.example.com/d/rotator"
+        assert (posted["labels"]["team"], posted["labels"]["env"]) == ("platform", "prod")
 
 
 def test_the_delivery_state_is_written_only_when_it_changed(
