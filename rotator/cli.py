@@ -1,7 +1,9 @@
 """Command line: thin wrappers that load settings, call the orchestration, and map results to exit codes.
 
 Exit codes follow the monitoring-plugin convention for every command: 0 ok, 1 warning, 2 critical,
-3 unknown (bad usage, bad config, an org that could not be polled).
+3 unknown (bad usage, bad config, an org that could not be polled); and beyond it 5, could not run: something
+it depends on is unavailable or refused (Vault down or sealed, a credential file that cannot be read, the listen
+address in use or not on this host). Every such failure is one line on stderr naming the cause, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ from rotator import __version__
 from rotator.cycle import CycleResult, Runtime
 from rotator.daemon import Daemon
 from rotator.domain.check import ExitCode
-from rotator.metrics import Metrics, push_metrics
+from rotator.http_server import ListenError
+from rotator.metrics import Metrics, PushError, push_metrics
 from rotator.observability import LogFormat, configure_logging, redact_text
 from rotator.report.check_output import render_table, report_to_json, table_console
 from rotator.report.cycle_output import render_outcomes, render_undelivered
 from rotator.report.status_output import render_statuses, statuses_to_json
-from rotator.settings import ConfigError, ManagedSecretSettings, load_settings
+from rotator.settings import ConfigError, ManagedSecretSettings, load_settings, parse_listen
+from rotator.vault import VaultCredentialFileError, VaultUnavailableError
+
+_DEFAULT_LOG_LEVEL = {"run": "info", "once": "info", "demo": "critical"}
+"""run and once log at info: their logs are the record of what a daemon or a job did. The demo tells its own
+story on stdout and would otherwise interleave it with the alerts it raises on purpose. Others log warnings."""
 
 
 @dataclass(frozen=True)
@@ -51,14 +59,14 @@ class GlobalOptions:
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    default="warning",
-    show_default=True,
+    show_default="info for run and once, critical for demo, else warning",
 )
 @click.version_option(__version__, prog_name="rotator")
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, log_format: str, log_level: str) -> None:
+def cli(ctx: click.Context, config: Path | None, log_format: str, log_level: str | None) -> None:
     """Watch LangSmith API keys for expiry, alert before they lapse, rotate service keys into Vault."""
-    configure_logging(cast(LogFormat, log_format), log_level)
+    level = log_level or _DEFAULT_LOG_LEVEL.get(ctx.invoked_subcommand or "", "warning")
+    configure_logging(cast(LogFormat, log_format), level)
     ctx.obj = GlobalOptions(config)
 
 
@@ -115,7 +123,8 @@ def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None
     """One whole cycle: inventory, expiry events, recovery, due rotations, due deletions; then exit.
 
     Exits 0 when every managed secret is fine, 2 when any rotation failed, 3 when an org could not be polled,
-    4 when an alert could not be delivered (it is sent again next run).
+    4 when an alert could not be delivered (it is sent again next run), 5 when it could not run (Vault down).
+    A failed --pushgateway push is reported on stderr and leaves the exit code as the cycle set it.
     """
     runtime = _runtime_or_exit(options.config, os.environ, metrics=Metrics())
     try:
@@ -125,7 +134,10 @@ def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None
     render_outcomes(result.outcomes, table_console())
     render_undelivered(result.undelivered, table_console())
     if pushgateway and runtime.metrics is not None:
-        push_metrics(pushgateway, runtime.metrics, instance=runtime.settings.lease.name)
+        try:
+            push_metrics(pushgateway, runtime.metrics, instance=runtime.settings.lease.name)
+        except PushError as error:  # the cycle's outcome stands: the exit code says how the keys are
+            _say(str(error))
     sys.exit(_cycle_exit_code(result))
 
 
@@ -133,15 +145,21 @@ def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None
 @click.option("--listen", metavar="HOST:PORT", help="Address for /metrics, /healthz, /readyz (default daemon.listen).")
 @click.pass_obj
 def run(options: GlobalOptions, listen: str | None) -> None:
-    """Run as a daemon: a cycle at start and on the schedule, until SIGTERM or SIGINT."""
+    """Run as a daemon: a cycle at start and on the schedule, until SIGTERM or SIGINT.
+
+    Exits 0 after a clean stop; 5 at once, having done nothing, when it cannot listen or Vault is down.
+    """
+    try:
+        address = parse_listen(listen) if listen else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--listen") from None
     runtime = _runtime_or_exit(options.config, os.environ, metrics=Metrics())
-    address = None
-    if listen:
-        host, _, port = listen.rpartition(":")
-        if not port.isdigit():
-            raise click.BadParameter("use HOST:PORT, e.g. 0.0.0.0:9464", param_hint="--listen")
-        address = (host or "0.0.0.0", int(port))  # noqa: S104 - an exporter in a pod listens on all interfaces
-    sys.exit(Daemon(runtime, listen=address).run())
+    try:
+        code = Daemon(runtime, listen=address).run()
+    except ListenError as error:
+        runtime.close()
+        _exit_unavailable(str(error))
+    sys.exit(code)
 
 
 @cli.command()
@@ -230,9 +248,18 @@ def _cycle_exit_code(result: CycleResult) -> int:
 
 def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: Metrics | None = None) -> Runtime:
     try:
-        runtime = Runtime(load_settings(config, environ), environ, metrics=metrics)
+        settings = load_settings(config, environ)
     except ConfigError as error:
         _exit_config_error(error)
+    try:
+        runtime = Runtime(settings, environ, metrics=metrics)
+    except ConfigError as error:
+        _exit_config_error(error)
+    except VaultUnavailableError as error:
+        address = settings.vault.address if settings.vault else "?"
+        _exit_unavailable(f"Vault outage at {address}: {error}")
+    except VaultCredentialFileError as error:
+        _exit_unavailable(str(error))
     for note in runtime.discovery_notes:
         click.echo(note, err=True)
     return runtime
@@ -241,6 +268,16 @@ def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: M
 def _exit_config_error(error: ConfigError) -> NoReturn:
     click.echo(redact_text(str(error)), err=True)
     sys.exit(int(ExitCode.UNKNOWN))
+
+
+def _exit_unavailable(message: str) -> NoReturn:
+    _say(message)
+    sys.exit(int(ExitCode.UNAVAILABLE))
+
+
+def _say(message: str) -> None:
+    """One line on stderr, named after the command: ``rotator run: cannot listen on ...``."""
+    click.echo(f"{click.get_current_context().command_path}: {redact_text(message)}", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,7 +32,7 @@ from rotator.observability import redact_text
 from rotator.rotation import MustStop, RotationSaga
 from rotator.schedule import alert_hold_time
 from rotator.settings import ConfigError, ManagedSecretSettings, OrgSettings, SecretRef, Settings
-from rotator.vault import KvStore, VaultError, VaultSession
+from rotator.vault import KvStore, VaultCredentialFileError, VaultError, VaultSession, VaultUnavailableError
 from rotator.vault.alert_state import AlertStateStore
 from rotator.vault.connect import connect_vault
 from rotator.vault.journal import JournalStore
@@ -147,6 +147,8 @@ class Runtime:
             return ref.resolve(environ, needed_by=field)
         try:
             stored = self.kv(ref.vault.mount).read(ref.vault.path)
+        except (VaultUnavailableError, VaultCredentialFileError):
+            raise  # an outage, not a mistake in the config: the caller says so
         except VaultError as error:
             raise ConfigError([f"{field}.vault: {error}"]) from None
         value = stored.data.get(ref.vault.field) if stored else None
@@ -298,6 +300,14 @@ class Runtime:
             return self._blocked(secret, *blocked)
         return self._run_saga(secret, lambda saga: saga.import_secret(value), dry_run)
 
+    def lease_state(self) -> str:
+        """none, held, standby (another process holds it), or unknown (Vault could not say)."""
+        if self.lease is None:
+            return "none"
+        if self.lease.held:
+            return "held"
+        return "unknown" if self.lease.last_error is not None else "standby"
+
     def release(self) -> None:
         if self.lease is not None:
             self.lease.release()
@@ -414,7 +424,7 @@ class Runtime:
             failed_orgs=[inv.org for inv in result.report.failed_orgs],
             outcomes=dict(results),
             undelivered=dict(result.undelivered),
-            lease="held" if self.lease is not None and self.lease.held else "none" if self.lease is None else "standby",
+            lease=self.lease_state(),
             duration_s=round(result.seconds, 3),
         )
         if self.metrics is None:

@@ -74,11 +74,12 @@ class Daemon:
             self.metrics.lease_held.set_function(lambda: 1.0 if lease.held else 0.0)
 
     def run(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
+        """Serve and run cycles until stopped; raises ListenError, having started nothing, if it cannot listen."""
         self.server = StatusServer(
             self._listen, registry=self.metrics.registry, liveness=self.liveness, readiness=self.readiness
         ).start()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
         self._schedule()
         self.scheduler.start()
         log.info("daemon.started", listen=self.server.url, schedule=self._describe_schedule())
@@ -182,14 +183,13 @@ class Daemon:
         vault = self.runtime.vault.health() if self.runtime.vault is not None else None
         vault_ok = vault is None or vault.ok
         poll_ok = self._last_poll_ok is True
-        lease = self.runtime.lease
         return Check(
             vault_ok and poll_ok,
             {
                 "settings": "loaded",
                 "vault": "not configured" if vault is None else ("ok" if vault.ok else vault.detail),
                 "last_poll": {None: "not yet", True: "ok", False: "failed"}[self._last_poll_ok],
-                "lease": "none" if lease is None else ("held" if lease.held else "standby"),
+                "lease": self.runtime.lease_state(),
             },
         )
 

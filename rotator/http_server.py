@@ -1,11 +1,13 @@
 """The daemon's one HTTP address: ``/metrics`` (Prometheus text format), ``/healthz`` (liveness), ``/readyz``.
 
 Health answers are cheap JSON computed from what the daemon already knows; only readiness asks Vault, and
-caches the answer briefly so a probe storm does not become Vault load.
+caches a success briefly so a probe storm does not become Vault load. A failure is asked again at the next probe,
+so a daemon that became ready says so at once.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 import time
@@ -23,6 +25,20 @@ READINESS_CACHE_SECONDS = 5.0
 class Check:
     ok: bool
     detail: dict[str, Any]
+
+
+class ListenError(Exception):
+    """The status server could not bind its address: taken, not on this host, or not allowed."""
+
+    def __init__(self, address: tuple[str, int], error: OSError) -> None:
+        host, port = address
+        super().__init__(f"cannot listen on {host}:{port}: {_bind_failure(error)}")
+
+
+def _bind_failure(error: OSError) -> str:
+    if error.errno == errno.EADDRNOTAVAIL:  # "cannot assign requested address" says nothing to most readers
+        return "address not available on this host"
+    return (error.strerror or str(error)).lower()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,7 +78,10 @@ class StatusServer(ThreadingHTTPServer):
         liveness: Callable[[], Check],
         readiness: Callable[[], Check],
     ) -> None:
-        super().__init__(address, _Handler)
+        try:
+            super().__init__(address, _Handler)
+        except OSError as error:
+            raise ListenError(address, error) from None
         self._registry = registry
         self.liveness = liveness
         self._readiness = readiness
@@ -92,5 +111,5 @@ class StatusServer(ThreadingHTTPServer):
             if self._ready_cache is not None and time.monotonic() - self._ready_cache[0] < READINESS_CACHE_SECONDS:
                 return self._ready_cache[1]
             check = self._readiness()
-            self._ready_cache = (time.monotonic(), check)
+            self._ready_cache = (time.monotonic(), check) if check.ok else None
             return check

@@ -9,11 +9,16 @@ subtract ``time()``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, pushadd_to_gateway
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import basic_auth_handler, default_handler
 from prometheus_client.registry import Collector
 
 from rotator.domain.check import CheckReport
@@ -188,7 +193,45 @@ class Metrics:
             self.last_successful_cycle.set(finished_at)
 
 
+class PushError(Exception):
+    """The Pushgateway did not take the metrics; the message names it without the credentials of its URL."""
+
+
 def push_metrics(gateway: str, metrics: Metrics, *, instance: str) -> None:
     """Push-add (HTTP POST): replaces only the metrics pushed, so a run that failed, and so set no
-    last-success time, leaves the previous one in the Pushgateway."""
-    pushadd_to_gateway(gateway, job=PREFIX, grouping_key={"instance": instance}, registry=metrics.registry)
+    last-success time, leaves the previous one in the Pushgateway. Credentials in the URL
+    (``https://user:password@host``) are sent as basic auth."""
+    try:
+        url, handler = _without_credentials(gateway)
+    except ValueError:
+        raise PushError("cannot push metrics: the Pushgateway URL is not valid") from None
+    try:
+        pushadd_to_gateway(
+            url, job=PREFIX, grouping_key={"instance": instance}, registry=metrics.registry, handler=handler
+        )
+    except (OSError, HTTPException) as error:  # urllib's errors are OSErrors, http.client's are not
+        raise PushError(f"cannot push metrics to {url}: {_push_failure(error)}") from None
+
+
+def _without_credentials(gateway: str) -> tuple[str, Callable[..., Callable[[], None]]]:
+    """The URL to push to, without userinfo (nor query or fragment), and the handler that sends the userinfo."""
+    parts = urlsplit(gateway if "://" in gateway else f"http://{gateway}")
+    if not parts.hostname or parts.port == 0:  # .port raises ValueError for a port that is not a number
+        raise ValueError(gateway)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    url = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    if not userinfo:
+        return url, default_handler
+    username, _, password = userinfo.partition(":")
+    return url, partial(basic_auth_handler, username=unquote(username), password=unquote(password))
+
+
+def _push_failure(error: OSError | HTTPException) -> str:
+    if isinstance(error, HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, URLError):
+        reason = error.reason
+        return (reason.strerror or str(reason)).lower() if isinstance(reason, OSError) else str(reason)
+    if isinstance(error, OSError):
+        return str(error)
+    return f"not an HTTP answer ({type(error).__name__})"

@@ -354,6 +354,21 @@ def _minutes(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+_LISTEN = re.compile(r"(?P<host>[^:\s]*):(?P<port>\d+)")
+_MAX_PORT = 65535
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``daemon.listen``, ``--listen``) as an address to bind; an empty host is every interface."""
+    match = _LISTEN.fullmatch(text)
+    if match is None:
+        raise ValueError("use HOST:PORT, e.g. 0.0.0.0:9464")
+    port = match["port"]
+    if len(port) > len(str(_MAX_PORT)) or int(port) > _MAX_PORT:
+        raise ValueError(f"port {port} is out of range (at most {_MAX_PORT})")
+    return match["host"] or "0.0.0.0", int(port)  # noqa: S104 - an exporter in a pod listens on all interfaces
+
+
 class DaemonSettings(_Strict):
     """`rotator run`: the schedule, the HTTP address for metrics and probes, and how long shutdown may take."""
 
@@ -376,10 +391,15 @@ class DaemonSettings(_Strict):
                 raise ValueError(f"{value!r} is not a crontab line (minute hour day month weekday): {error}") from None
         return value
 
+    @field_validator("listen")
+    @classmethod
+    def _bindable(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
     @property
     def listen_address(self) -> tuple[str, int]:
-        host, _, port = self.listen.rpartition(":")
-        return host or "0.0.0.0", int(port)  # noqa: S104 - an exporter in a pod listens on all interfaces
+        return parse_listen(self.listen)
 
 
 class SinkFilters(_Strict):

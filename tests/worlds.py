@@ -7,6 +7,7 @@ Each suite's conftest subclasses ``SandboxVaultWorld`` with its own paths, confi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -231,11 +232,12 @@ def run_rotator(
     timeout: float,
     known: Callable[[], Iterable[str]],
     stdin: str | None = None,
+    prefix: Sequence[str] = (),
 ) -> CliRun:
     """Run the rotator to completion; its output must hold no secret, ``known()`` among them (called after the run,
-    so that it can name what the run stored)."""
+    so that it can name what the run stored). ``prefix`` is a command that runs it, such as ``setpriv ...``."""
     done = subprocess.run(
-        rotator_command(config, *args),
+        [*prefix, *rotator_command(config, *args)],
         env={**env, "COLUMNS": "200"},  # one outcome per line, however long the message
         capture_output=True,
         text=True,
@@ -245,3 +247,14 @@ def run_rotator(
     )
     assert_no_secrets(done.stdout + done.stderr, known=known())
     return CliRun(done.returncode, done.stdout, done.stderr)
+
+
+def stderr_problems(stderr: str) -> list[str]:
+    """The lines of stderr that are not log events (JSON, since stderr is not a terminal in these runs)."""
+    lines = []
+    for line in stderr.splitlines():
+        try:
+            json.loads(line)
+        except json.JSONDecodeError:
+            lines.append(line)
+    return lines

@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     UNKNOWN = 3
     UNDELIVERED = 4
     """`once` and `rotate`: the cycle ran, but an alert sink did not take every notification."""
+    UNAVAILABLE = 5
+    """Could not run: something it depends on is unavailable or refused (Vault down, the listen port taken)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import hvac.exceptions
 
 from rotator.vault.errors import (
     VaultAuthError,
+    VaultCredentialFileError,
     VaultNotFoundError,
     VaultPermissionError,
     VaultRequestError,
@@ -144,12 +145,13 @@ class KubernetesAuth:
 
 
 def read_credential(path: Path, what: str) -> str:
-    """The stripped contents of a credential file; a clear :class:`VaultAuthError` if it is missing or empty."""
+    """The stripped contents of a credential file; a clear :class:`VaultAuthError` if it is unreadable or empty."""
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise VaultAuthError(f"cannot read the Vault {what} file {path}: {reason}", operation="login") from None
+        message = f"cannot read the Vault {what} file {path}: {reason}"
+        raise VaultCredentialFileError(message, operation="login") from None
     if not value:
         raise VaultAuthError(f"the Vault {what} file {path} is empty", operation="login")
     return value

@@ -70,6 +70,13 @@ class VaultAuthError(VaultError):
     """Login failed, or the token is invalid, expired or revoked."""
 
 
+class VaultCredentialFileError(VaultAuthError):
+    """A credential file (a token, a secret_id, a service-account JWT) cannot be read: missing or not allowed.
+
+    The file is read at every login, so this is what the host does now (a Vault Agent sink not yet written, a
+    mount gone, permissions), not a mistake in the config."""
+
+
 class VaultNotFoundError(VaultError):
     """404 where something had to exist (a missing mount, auth method or route)."""
 
@@ -165,6 +172,9 @@ def vault_errors(operation: str, path: str) -> Iterator[None]:
         raise error_from_hvac(error, operation=operation, path=path) from error
     except requests.exceptions.RequestException as error:
         raise error_from_transport(error, operation=operation, path=path) from error
+    except OSError as error:  # requests raises a bare OSError for a CA bundle it cannot find
+        message = f"cannot use Vault's TLS settings: {target(operation, path)} ({error})"
+        raise VaultConfigError(message, operation=operation, path=path) from error
 
 
 def safe_text(text: str) -> str:

@@ -7,12 +7,13 @@ Every process a test starts is killed at teardown if still running, and its logs
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from rotator.sandbox import IssuedKey, KeyRecord, SandboxState
 from rotator.sandbox.openbao import OpenBaoDevServer
 from rotator.vault import KvStore, SecretVersion
 from tests import worlds
+from tests.openbao_fixture import skip_or_fail
 from tests.secrets_scan import assert_no_secrets
 from tests.worlds import CREATE_PATH, DAY, ORG_ADMIN_ROLE
 
@@ -44,6 +46,7 @@ __all__ = [
     "free_port",
     "parse_metrics",
     "run_once",
+    "serve_pushgateway",
     "value",
     "values",
     "wait_for",
@@ -73,6 +76,39 @@ def wait_for(check: Callable[[], T | None], *, timeout: float, what: str, every:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(every)
+
+
+@contextmanager
+def serve_pushgateway(workdir: Path, *flags: str, auth: tuple[str, str] | None = None) -> Iterator[str]:
+    """A real Pushgateway (Debian's ``prometheus-pushgateway``) on a free loopback port; yields its URL.
+
+    ``auth`` is what its ``--web.config.file`` (among ``flags``) asks for, so that readiness can be probed."""
+    binary = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
+    if binary is None:
+        skip_or_fail("the Pushgateway is missing: apt-get install prometheus-pushgateway")
+    assert binary is not None
+    url = f"http://127.0.0.1:{free_port()}"
+    log_path = workdir / "pushgateway.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [binary, f"--web.listen-address={url.removeprefix('http://')}", *flags],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+
+            def ready() -> bool:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    return httpx.get(f"{url}/-/ready", auth=auth, timeout=2).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for(ready, timeout=15, what="the Pushgateway")
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 # ── the world: sandbox + Vault ──────────────────────────────────────────────────────────────────────────

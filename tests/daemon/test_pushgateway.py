@@ -3,7 +3,6 @@ measured but never erases the last success time a CronJob's alert rule watches."
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,8 +14,7 @@ import yaml
 
 from rotator.sandbox import SandboxServer
 from tests.conftest import SmallOrg
-from tests.daemon.conftest import Sample, free_port, parse_metrics, value, values, wait_for
-from tests.openbao_fixture import skip_or_fail
+from tests.daemon.conftest import Sample, parse_metrics, serve_pushgateway, value, values
 from tests.secrets_scan import assert_no_secrets
 
 P = "langsmith_rotator_"
@@ -25,29 +23,8 @@ GROUP = {"job": "langsmith_rotator", "instance": "default"}
 
 @pytest.fixture
 def pushgateway(tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
-    if binary is None:
-        skip_or_fail("the Pushgateway is missing: apt-get install prometheus-pushgateway")
-    assert binary is not None
-    url = f"http://127.0.0.1:{free_port()}"
-    with (tmp_path / "pushgateway.log").open("wb") as log:
-        process = subprocess.Popen(
-            [binary, f"--web.listen-address={url.removeprefix('http://')}"], stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-
-            def ready() -> bool:
-                assert process.poll() is None, (tmp_path / "pushgateway.log").read_text()
-                try:
-                    return httpx.get(f"{url}/-/ready", timeout=2).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for(ready, timeout=15, what="the Pushgateway")
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with serve_pushgateway(tmp_path) as url:
+        yield url
 
 
 def once(config: Path, admin_secret: str, gateway: str) -> subprocess.CompletedProcess[str]:
