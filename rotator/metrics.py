@@ -144,7 +144,8 @@ class Metrics:
         )
         self.alert_notifications_pending = Gauge(
             f"{PREFIX}_alert_notifications_pending",
-            "Notifications an alert sink did not acknowledge in the last cycle: they are sent again next cycle.",
+            "Notifications (for Alertmanager, also the firing alerts it re-posts) a sink did not take in the "
+            "last cycle; they are sent again next cycle.",
             ["sink"],
             registry=self.registry,
         )

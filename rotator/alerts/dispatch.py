@@ -90,7 +90,9 @@ class Delivery:
 
     @property
     def unacknowledged(self) -> int:
-        return self.notifications - len(self.acknowledged)
+        """Notifications not taken, plus, when a re-post of what is firing failed, those alerts: unreported,
+        Alertmanager would let them resolve at their endsAt."""
+        return self.notifications - len(self.acknowledged) + (0 if self.ok else self.firing)
 
 
 _NO_WORK = SinkWork()

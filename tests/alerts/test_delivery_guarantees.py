@@ -206,3 +206,18 @@ def test_a_cycle_reports_each_undelivered_sink_in_one_line(
 def _version(openbao: OpenBaoDevServer, path: str) -> int:
     metadata = openbao.root_client().secrets.kv.v2.read_secret_metadata(path=path, mount_point="secret")
     return int(metadata["data"]["current_version"])
+
+
+def test_alertmanager_down_with_nothing_new_is_still_undelivered(
+    org: Org, openbao: OpenBaoDevServer, alertmanager: str, tmp_path: Path
+) -> None:
+    """Nothing changed, so there is no notification, but the re-post that keeps the alert firing failed: if that
+    went unreported, the alert would quietly resolve in Alertmanager at its endsAt."""
+    with FlakyProxy(alertmanager) as proxy:
+        config = write_config(tmp_path, org, openbao, [{"type": "alertmanager", "url": proxy.url}], managed=False)
+        assert run_once(config, org, openbao).returncode == 0
+        proxy.down.set()
+        quiet = run_once(config, org, openbao)
+    assert quiet.returncode == DELIVERY_FAILED
+    (finished,) = log_events(quiet, "cycle.finished")
+    assert finished["undelivered"] == {"alertmanager": 2}  # both keys near expiry are still firing
