@@ -14,6 +14,7 @@ from rich.table import Table
 from rotator.cycle import Runtime
 from rotator.report.check_output import render_table
 from rotator.report.cycle_output import render_outcomes
+from rotator.report.status_output import render_statuses
 from rotator.sandbox import DEMO_SEED, SandboxServer, SandboxState, load_seed_file
 from rotator.sandbox.openbao import OpenBaoDevServer
 from rotator.settings import Settings
@@ -94,6 +95,8 @@ def run_demo(console: Console) -> None:
 
         console.rule("rotator once")
         render_outcomes(runtime.run_cycle().outcomes, console)
+        console.rule(f"rotator status {MANAGED_NAME}: the old key waits out its grace period")
+        render_statuses(runtime.status([runtime.settings.managed_secret(MANAGED_NAME)]), console)
 
         demo.sandbox.clock.advance(GRACE + timedelta(minutes=5))
         console.rule(f"rotator once, {GRACE.total_seconds() / 3600:.0f}h later: the grace period is over")

@@ -237,4 +237,5 @@ def test_demo_shows_every_status_and_a_rotation() -> None:
     assert "prod-tracing: completed" in result.stdout
     assert "secret/langsmith/prod-tracing, version 2" in result.stdout
     assert ": deleted" in result.stdout
+    assert "rotator status prod-tracing" in result.stdout and "grace — old key" in result.stdout
     assert result.stderr.strip() == "", "the narrative is not interleaved with log lines (errors would show)"
