@@ -15,14 +15,14 @@ ALERT_HOLD_INTERVALS = 3
 MIN_ALERT_HOLD = timedelta(minutes=15)
 
 
-def cycle_interval(settings: Settings, *, now: datetime | None = None) -> timedelta:
+def cycle_interval(settings: Settings) -> timedelta:
     """Time between two scheduled cycles: poll_interval plus jitter, or a cron schedule's longest gap."""
     daemon = settings.daemon
     if not daemon.cron:
         return settings.poll_interval + daemon.jitter
     trigger = CronTrigger.from_crontab(daemon.cron, timezone=UTC)
     fires: list[datetime] = []
-    previous, moment = None, now or datetime.now(UTC)
+    previous, moment = None, datetime.now(UTC)
     for _ in range(CRON_SAMPLE_RUNS):
         fire = trigger.get_next_fire_time(previous, moment)
         if fire is None:

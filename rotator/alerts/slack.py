@@ -44,15 +44,11 @@ _FIELDS = (
 _HEADER_MAX, _SECTION_MAX, _FIELD_MAX, _BLOCKS_MAX = 150, 3000, 2000, 50
 
 
-def slack_messages(notifications: Sequence[Notification], *, max_messages: int = 5) -> list[dict[str, Any]]:
-    """The messages for ``notifications``: the most urgent first, the rest in one digest past ``max_messages``."""
-    return [message for message, _ in _batches(notifications, max_messages)]
-
-
-def _batches(
-    notifications: Sequence[Notification], max_messages: int
+def slack_messages(
+    notifications: Sequence[Notification], *, max_messages: int = 5
 ) -> list[tuple[dict[str, Any], Sequence[Notification]]]:
-    """Each message with the notifications it carries."""
+    """The messages for ``notifications``, each with the notifications it carries: the most urgent first, the
+    rest in one digest past ``max_messages``."""
     ordered = sorted(notifications, key=urgency)
     if len(ordered) <= max_messages:
         return [(slack_message(n), (n,)) for n in ordered]
@@ -158,7 +154,7 @@ class SlackSink(HttpSink):
 
     def send(self, notifications: Sequence[Notification], firing: Sequence[Alert], *, now: datetime) -> None:
         budget = self._http.budget()
-        deliver_each(_batches(notifications, self._max_messages), lambda message: self._post(message, budget))
+        deliver_each(slack_messages(notifications, max_messages=self._max_messages), lambda m: self._post(m, budget))
 
     def _post(self, message: dict[str, Any], budget: Budget) -> None:
         if self._last_post is not None:

@@ -9,7 +9,7 @@ from enum import IntEnum
 
 from rotator.domain.keys import ApiKey
 from rotator.domain.policy import Assessment, ExpiryPolicy, ExpiryStatus, assess
-from rotator.domain.rotation import HoldStillInUse, WaitForGrace, deletion_decision
+from rotator.domain.rotation import DeletionDecision, deletion_decision, deletion_due_at
 
 
 class ExitCode(IntEnum):
@@ -56,6 +56,17 @@ class RetiringMark:
     grace_period: timedelta
     max_grace: timedelta
     adopted_original: bool = False
+
+    def decision(self, key: ApiKey, now: datetime) -> DeletionDecision:
+        """What the rotator will do with the listed ``key`` now: wait, hold, or delete it."""
+        return deletion_decision(
+            key,
+            promoted_at=self.promoted_at,
+            grace_period=self.grace_period,
+            max_grace=self.max_grace,
+            adopted_original=self.adopted_original,
+            now=now,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,17 +127,8 @@ def _row(
     mark = managed.retiring.get((org, key.id))
     if mark is None:
         return KeyRow(org, key, assessment, role, managed.current.get((org, key.id)))
-    decision = deletion_decision(
-        key,
-        promoted_at=mark.promoted_at,
-        grace_period=mark.grace_period,
-        max_grace=mark.max_grace,
-        adopted_original=mark.adopted_original,
-        now=now,
-    )
-    delete_after = decision.until if isinstance(decision, WaitForGrace | HoldStillInUse) else now
     retiring = Assessment(ExpiryStatus.RETIRING, assessment.days_left, assessment.age_days)
-    return KeyRow(org, key, retiring, role, mark.managed, delete_after)
+    return KeyRow(org, key, retiring, role, mark.managed, deletion_due_at(mark.decision(key, now), now))
 
 
 def _urgency_order(row: KeyRow) -> tuple[int, float, float, str, str]:

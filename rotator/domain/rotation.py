@@ -398,6 +398,11 @@ def deletion_decision(
     return DeleteOld()
 
 
+def deletion_due_at(decision: DeletionDecision, now: datetime) -> datetime:
+    """When the old key goes: the end of its grace period or hold, or now."""
+    return decision.until if isinstance(decision, WaitForGrace | HoldStillInUse) else now
+
+
 def backoff_after(failures: int) -> timedelta:
     """1h after the first failure, doubling, at most 32h (as cert-manager backs off issuance)."""
     if failures <= 0:

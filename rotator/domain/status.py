@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from rotator.domain.check import RetiringMark
 from rotator.domain.journal import Retiring, SecretState
 from rotator.domain.keys import ApiKey
 from rotator.domain.policy import rotation_due_at
-from rotator.domain.rotation import HoldStillInUse, Phase, WaitForGrace, deletion_decision
+from rotator.domain.rotation import HoldStillInUse, Phase, WaitForGrace, deletion_due_at
 
 
 class SecretPhase(StrEnum):
@@ -104,7 +105,7 @@ def secret_status(
         key = listed.get(key_id)
         return KeyView(key_id, key.short_key if key else None, key.expires_at if key else None)
 
-    retiring = tuple(_retiring(old, listed, timings, now) for old in state.retiring)
+    retiring = tuple(_retiring(name, old, listed, timings, now) for old in state.retiring)
     current = listed.get(state.current_key_id or "")
     due = (
         rotation_due_at(current, rotate_before=timings.rotate_before, max_age=timings.max_age)
@@ -131,24 +132,22 @@ def secret_status(
     )
 
 
-def _retiring(old: Retiring, listed: Mapping[str, ApiKey], timings: SecretTimings, now: datetime) -> RetiringView:
+_PHASE_OF: dict[type, SecretPhase] = {WaitForGrace: SecretPhase.GRACE, HoldStillInUse: SecretPhase.HELD}
+
+
+def _retiring(
+    name: str, old: Retiring, listed: Mapping[str, ApiKey], timings: SecretTimings, now: datetime
+) -> RetiringView:
     key = listed.get(old.key_id)
     view = KeyView(old.key_id, key.short_key if key else None, key.expires_at if key else None)
     if key is None:
         return RetiringView(view, SecretPhase.DELETING, now, None)
-    decision = deletion_decision(
-        key,
-        promoted_at=old.promoted_at,
-        grace_period=timings.grace_period,
-        max_grace=timings.max_grace,
-        adopted_original=old.adopted_original,
-        now=now,
+    mark = RetiringMark(name, old.promoted_at, timings.grace_period, timings.max_grace, old.adopted_original)
+    decision = mark.decision(key, now)
+    phase = {WaitForGrace: SecretPhase.GRACE, HoldStillInUse: SecretPhase.HELD}.get(
+        type(decision), SecretPhase.DELETING
     )
-    if isinstance(decision, WaitForGrace):
-        return RetiringView(view, SecretPhase.GRACE, decision.until, key.last_used_at)
-    if isinstance(decision, HoldStillInUse):
-        return RetiringView(view, SecretPhase.HELD, decision.until, key.last_used_at)
-    return RetiringView(view, SecretPhase.DELETING, now, key.last_used_at)
+    return RetiringView(view, phase, deletion_due_at(decision, now), key.last_used_at)
 
 
 def _phase(state: SecretState, retiring: tuple[RetiringView, ...], now: datetime) -> tuple[SecretPhase, str]:

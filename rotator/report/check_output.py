@@ -19,6 +19,7 @@ from rich.text import Text
 from rotator.domain.check import CheckReport, KeyRow
 from rotator.domain.keys import AccessScope, KeyKind
 from rotator.domain.policy import ExpiryStatus
+from rotator.report.moments import iso
 
 _STATUS_STYLE = {
     ExpiryStatus.EXPIRED: "bold white on red",
@@ -35,7 +36,7 @@ _SCOPE_LABEL = {AccessScope.ORGANIZATION: "org", AccessScope.WORKSPACE: "workspa
 
 def report_to_json(report: CheckReport) -> dict[str, Any]:
     return {
-        "checked_at": _iso(report.checked_at),
+        "checked_at": iso(report.checked_at),
         "exit_code": int(report.exit_code),
         "keys": [_row_to_json(row) for row in report.rows],
         "failed_orgs": [{"org": inv.org, "error": inv.error} for inv in report.failed_orgs],
@@ -53,14 +54,14 @@ def _row_to_json(row: KeyRow) -> dict[str, Any]:
         "access_scope": key.access_scope.value if key.access_scope else None,
         "workspace_names": list(key.workspace_names),
         "role": row.role,
-        "created_at": _iso(key.created_at),
-        "expires_at": _iso(key.expires_at),
-        "last_used_at": _iso(key.last_used_at),
+        "created_at": iso(key.created_at),
+        "expires_at": iso(key.expires_at),
+        "last_used_at": iso(key.last_used_at),
         "days_left": _round(assessment.days_left),
         "age_days": _round(assessment.age_days),
         "status": assessment.status.value,
         "managed": row.managed,
-        "delete_after": _iso(row.delete_after),
+        "delete_after": iso(row.delete_after),
     }
 
 
@@ -159,10 +160,6 @@ def _summary(report: CheckReport) -> Text:
     counts = Counter(row.assessment.status for row in report.rows)
     parts = [f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.urgency)]
     return Text(f"{len(report.rows)} keys: {', '.join(parts) or 'none'}")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _round(value: float | None) -> float | None:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rotator.domain.status import KeyView, RetiringView, SecretPhase, SecretStatus
+from rotator.report.moments import iso
 
 _PHASE_STYLE = {
     SecretPhase.IDLE: "green",
@@ -42,11 +43,11 @@ def _status_to_json(status: SecretStatus) -> dict[str, Any]:
         "vault_version": status.vault_version,
         "current_key": _key(status.current_key),
         "retiring": [_retiring(old) for old in status.retiring],
-        "next_due_at": _iso(status.next_due_at),
+        "next_due_at": iso(status.next_due_at),
         "failures": status.failures,
-        "next_attempt_at": _iso(status.next_attempt_at),
+        "next_attempt_at": iso(status.next_attempt_at),
         "last_error": status.last_error,
-        "last_rotated_at": _iso(status.last_rotated_at),
+        "last_rotated_at": iso(status.last_rotated_at),
         "previous_key": _key(status.previous_key),
     }
 
@@ -54,15 +55,15 @@ def _status_to_json(status: SecretStatus) -> dict[str, Any]:
 def _key(key: KeyView | None) -> dict[str, Any] | None:
     if key is None:
         return None
-    return {"id": key.id, "short_key": key.short_key, "expires_at": _iso(key.expires_at)}
+    return {"id": key.id, "short_key": key.short_key, "expires_at": iso(key.expires_at)}
 
 
 def _retiring(old: RetiringView) -> dict[str, Any]:
     return {
         **(_key(old.key) or {}),
         "phase": old.phase.value,
-        "until": _iso(old.until),
-        "last_used_at": _iso(old.last_used_at),
+        "until": iso(old.until),
+        "last_used_at": iso(old.last_used_at),
     }
 
 
@@ -100,7 +101,3 @@ def _key_words(key: KeyView | None) -> str:
 
 def _at(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "-"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None

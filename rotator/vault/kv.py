@@ -134,7 +134,7 @@ class KvStore:
             api,
             lambda c: c.adapter.post("/v1/sys/capabilities-self", json={"paths": [api]}),
         )
-        found = _mapping(response).get(api) or _dig(response, "data", api) or _mapping(response).get("capabilities")
+        found = _dig(response, "data", api)
         return frozenset(str(item) for item in found) if isinstance(found, list) else frozenset()
 
     def list(self, path: str = "") -> list[str]:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,36 +121,25 @@ def test_insecure_http_in_environment_mode_says_what_to_do_without_a_config_file
     env = {"LANGSMITH_ENDPOINT": "http://langsmith.internal/api/v1", "LANGSMITH_API_KEY": "lsv2_sk_x"}
     result = rotator("check", env=env)
     assert result.returncode == 3
-    assert "allow_insecure_http: true" not in result.stderr or "config file" in result.stderr
+    assert "allow_insecure_http: true" not in result.stderr, "config-file advice to an environment-only user"
     assert "LANGSMITH_ALLOW_INSECURE_HTTP" in result.stderr
 
 
-def test_workspace_mode_shows_role_names_not_ids(live_server: SandboxServer, live_state: SandboxState) -> None:
+def test_workspace_mode_shows_role_names_not_ids(
+    live_server: SandboxServer, live_state: SandboxState, tmp_path: Path
+) -> None:
     org = make_org(live_server, live_state, {})
     workspace = live_state.workspaces_of(org.org_id)[0]
     editor = BUILTIN_BY_NAME[WORKSPACE_EDITOR]
     live_state.add_service_key(org.org_id, workspace_ids=[workspace.id], role_id=editor.id, description="editor bot")
-    env = {
-        "LANGSMITH_ENDPOINT": live_server.api_url,
-        "LANGSMITH_API_KEY": org.admin.secret,
-        "LANGSMITH_WORKSPACE_ID": workspace.id,
-        "LANGSMITH_ORGANIZATION_ID": "",
-    }
-    assert rotator("check", "--output", "json", env=env).returncode == 0
-    result = rotator(
-        "--config", str(_workspace_config(live_server, workspace.id)), "check", "--output", "json",
-        env={"LANGSMITH_API_KEY": org.admin.secret},
-    )  # fmt: skip
+    config = tmp_path / "rotator.yaml"  # one workspace, as a workspace-scoped key's owner would write it
+    config.write_text(
+        json.dumps({"orgs": [{"name": "ws", "endpoint": live_server.api_url, "workspace_id": workspace.id}]})
+    )
+    result = rotator("--config", str(config), "check", "--output", "json", env={"LANGSMITH_API_KEY": org.admin.secret})
     assert result.returncode == 0, result.stderr[-2000:]
     (bot,) = [key for key in json.loads(result.stdout)["keys"] if key["description"] == "editor bot"]
     assert bot["role"] == editor.display_name
-
-
-def _workspace_config(server: SandboxServer, workspace_id: str) -> Path:
-    """A config watching one workspace, as a workspace-scoped key's owner would write it."""
-    path = Path(tempfile.mkdtemp()) / "rotator.yaml"
-    path.write_text(json.dumps({"orgs": [{"name": "ws", "endpoint": server.api_url, "workspace_id": workspace_id}]}))
-    return path
 
 
 def test_status_and_run_work_with_only_the_api_key(live_server: SandboxServer, live_state: SandboxState) -> None:
