@@ -4,26 +4,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test test-fast lint imports typecheck bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml langsmith_sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./langsmith_sandbox
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/rotator demo
+	$(BIN)/python -m langsmith_sandbox demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint imports typecheck
 	$(BIN)/pytest
+
+# The unit tier: every saga path over in-memory ports and an in-process sandbox, no sockets, seconds.
+test-fast: $(STAMP)
+	$(BIN)/pytest tests/unit -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.poll_throughput

@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 
-from rotator.cycle import Runtime
+from langsmith_sandbox import FaultRule, SandboxServer, SandboxState
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
+from rotator.bootstrap import build_services
+from rotator.config import Settings
+from rotator.cycle import Rotator
 from rotator.inventory import POLL_CONCURRENCY
 from rotator.observability import configure_logging
-from rotator.sandbox import FaultRule, SandboxServer, SandboxState
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
-from rotator.settings import Settings
 
 REQUESTS_PER_ORG = 3
 KEYS_PER_ORG = 20
@@ -51,7 +52,7 @@ def measure(orgs: int, latency: float) -> tuple[int, float, float]:
         settings = settings.model_copy(
             update={"orgs": [org.model_copy(update={"endpoint": server.api_url}) for org in settings.orgs]}
         )
-        runtime = Runtime(settings, environ)
+        runtime = Rotator(build_services(settings, environ))
         started = time.perf_counter()
         report = runtime.check()
         elapsed = time.perf_counter() - started

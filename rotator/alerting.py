@@ -1,11 +1,12 @@
 """One cycle's alerting: the conditions holding now → each sink's plan from its own ledger → dispatch → each
 ledger updated with what that sink acknowledged.
 
-Delivery is at least once per sink. The delivery state lives in Vault, so restarts and CronJob runs pick it
-up. Before sending, a process claims the state with check-and-set, so of two replicas only one sends; a claim
-lapses after the longest a dispatch can take, so a process that died mid-send holds nothing up. The state is
-written only when something was sent. When Vault cannot keep the state (down, or the policy refuses it),
-alerting goes on with the state kept in this process, rather than staying silent or repeating itself.
+Delivery is at least once per sink. The delivery state lives in the state store (Vault), so restarts and
+CronJob runs pick it up. Before sending, a process claims the state with check-and-set, so of two replicas only
+one sends; a claim lapses after the longest a dispatch can take, so a process that died mid-send holds nothing
+up. The state is written only when something was sent. When the store cannot keep the state (down, or the
+policy refuses it), alerting goes on with the state kept in this process, rather than staying silent or
+repeating itself.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from rotator.domain.alerts import (
     record_delivery,
 )
 from rotator.observability import redact_text
-from rotator.vault import CasConflictError, VaultError
+from rotator.ports import StoreError, WriteConflict
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +43,7 @@ class DeliveryStore(Protocol):
         ...
 
     def save(self, state: DeliveryState, version: int) -> int:
-        """Check-and-set on ``version``; raises CasConflictError when someone wrote since."""
+        """Check-and-set on ``version``; raises WriteConflict when someone wrote since."""
         ...
 
 
@@ -72,7 +73,7 @@ class Alerting:
         self._renotify = renotify_interval
         self._labels = dict(labels)
         self._memory = DeliveryState()
-        """The state as this process last left it: all there is without Vault, the fallback when Vault fails."""
+        """The state as this process last left it: all there is without a store, the fallback when it fails."""
         longest = max((route.timeout for route in dispatcher.routes), default=0.0)
         self._claim_for = timedelta(seconds=longest + dispatcher.grace) + CLAIM_MARGIN
 
@@ -95,7 +96,7 @@ class Alerting:
         if version is not None:
             try:
                 version = self._store_save(replace(state, claim=Claim(self._holder, now + self._claim_for)), version)
-            except CasConflictError:
+            except WriteConflict:
                 log.info("alerts.sent_by_another_process")
                 return AlertingResult()
         deliveries = self._dispatcher.dispatch(plans, now)
@@ -115,7 +116,7 @@ class Alerting:
         if version is not None:
             try:
                 self._store_save(self._memory, version)
-            except CasConflictError:
+            except WriteConflict:
                 log.warning(
                     "alerts.claim_lost",
                     detail="another process wrote the delivery state meanwhile: some notifications may repeat",
@@ -150,18 +151,18 @@ class Alerting:
             return self._memory, None
         try:
             return self._store.load()
-        except VaultError as error:
+        except StoreError as error:
             log.error("alerts.state_unavailable", error=redact_text(str(error)), fallback="in-process state")
             return self._memory, None
 
     def _store_save(self, state: DeliveryState, version: int) -> int | None:
-        """The new version, or ``None`` when Vault failed: then this process goes on with its own state."""
+        """The new version, or ``None`` when the store failed: then this process goes on with its own state."""
         assert self._store is not None
         try:
             return self._store.save(state, version)
-        except CasConflictError:
+        except WriteConflict:
             raise  # another process's write: the caller decides what that means
-        except VaultError as error:
+        except StoreError as error:
             log.error("alerts.state_unavailable", error=redact_text(str(error)), fallback="in-process state")
             return None
 

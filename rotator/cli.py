@@ -19,7 +19,9 @@ from typing import NoReturn, cast
 import click
 
 from rotator import __version__
-from rotator.cycle import CycleResult, Runtime
+from rotator.bootstrap import build_services
+from rotator.config import ConfigError, ManagedSecretSettings, load_settings, parse_listen
+from rotator.cycle import CycleResult, Rotator
 from rotator.daemon import Daemon
 from rotator.domain.check import ExitCode
 from rotator.http_server import ListenError
@@ -28,12 +30,10 @@ from rotator.observability import LogFormat, configure_logging, redact_text
 from rotator.report.check_output import render_table, report_to_json, table_console
 from rotator.report.cycle_output import render_outcomes, render_undelivered
 from rotator.report.status_output import render_statuses, statuses_to_json
-from rotator.settings import ConfigError, ManagedSecretSettings, load_settings, parse_listen
 from rotator.vault import VaultCredentialFileError, VaultUnavailableError
 
-_DEFAULT_LOG_LEVEL = {"run": "info", "once": "info", "demo": "critical"}
-"""run and once log at info: their logs are the record of what a daemon or a job did. The demo tells its own
-story on stdout and would otherwise interleave it with the alerts it raises on purpose. Others log warnings."""
+_DEFAULT_LOG_LEVEL = {"run": "info", "once": "info"}
+"""run and once log at info: their logs are the record of what a daemon or a job did. Others log warnings."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class GlobalOptions:
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    show_default="info for run and once, critical for demo, else warning",
+    show_default="info for run and once, else warning",
 )
 @click.version_option(__version__, prog_name="rotator")
 @click.pass_context
@@ -133,9 +133,9 @@ def once(options: GlobalOptions, dry_run: bool, pushgateway: str | None) -> None
         runtime.close()
     render_outcomes(result.outcomes, table_console())
     render_undelivered(result.undelivered, table_console())
-    if pushgateway and runtime.metrics is not None:
+    if pushgateway and runtime.services.metrics is not None:
         try:
-            push_metrics(pushgateway, runtime.metrics, instance=runtime.settings.lease.name)
+            push_metrics(pushgateway, runtime.services.metrics, instance=runtime.settings.lease.name)
         except PushError as error:  # the cycle's outcome stands: the exit code says how the keys are
             _say(str(error))
     sys.exit(_cycle_exit_code(result))
@@ -221,15 +221,7 @@ def adopt(options: GlobalOptions, name: str, secret_stdin: bool, dry_run: bool) 
     sys.exit(int(ExitCode.OK if outcome.ok else ExitCode.CRITICAL))
 
 
-@cli.command()
-def demo() -> None:
-    """Start the sandbox LangSmith server and an OpenBao dev server, and run a check and a rotation on them."""
-    from rotator.demo import run_demo
-
-    run_demo(table_console())
-
-
-def _managed_or_exit(runtime: Runtime, name: str) -> ManagedSecretSettings:
+def _managed_or_exit(runtime: Rotator, name: str) -> ManagedSecretSettings:
     try:
         return runtime.settings.managed_secret(name)
     except ConfigError as error:
@@ -246,13 +238,13 @@ def _cycle_exit_code(result: CycleResult) -> int:
     return int(ExitCode.UNKNOWN if result.report.failed_orgs else ExitCode.OK)
 
 
-def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: Metrics | None = None) -> Runtime:
+def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: Metrics | None = None) -> Rotator:
     try:
         settings = load_settings(config, environ)
     except ConfigError as error:
         _exit_config_error(error)
     try:
-        runtime = Runtime(settings, environ, metrics=metrics)
+        runtime = Rotator(build_services(settings, environ, metrics=metrics))
     except ConfigError as error:
         _exit_config_error(error)
     except VaultUnavailableError as error:
@@ -260,7 +252,7 @@ def _runtime_or_exit(config: Path | None, environ: Mapping[str, str], metrics: M
         _exit_unavailable(f"Vault outage at {address}: {error}")
     except VaultCredentialFileError as error:
         _exit_unavailable(str(error))
-    for note in runtime.discovery_notes:
+    for note in runtime.services.discovery_notes:
         click.echo(note, err=True)
     return runtime
 

@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from rotator.cycle import Runtime
+from rotator.cycle import Rotator
 from rotator.http_server import Check, StatusServer
 from rotator.schedule import cycle_interval
 
@@ -47,20 +47,24 @@ def exit_now(code: int) -> NoReturn:
 class Daemon:
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Rotator,
         *,
         listen: tuple[str, int] | None = None,
         exit_hard: Callable[[int], NoReturn] = exit_now,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        assert runtime.metrics is not None, "the daemon serves metrics: build the Runtime with Metrics"
-        self.metrics = runtime.metrics
+        metrics = runtime.services.metrics
+        assert metrics is not None, "the daemon serves metrics: build its services with Metrics"
+        self.metrics = metrics
+        self.clock = clock
+        """Monotonic seconds: how long a cycle has run, and since the last one (liveness)."""
         self._listen = listen or self.settings.daemon.listen_address
         self._stop = threading.Event()
         self._cycle_lock = threading.Lock()
         self._lease_lock = threading.Lock()
-        self._started_at = time.monotonic()
+        self._started_at = clock()
         self._cycle_started: float | None = None
         self._last_cycle_finished: float | None = None
         self._last_poll_ok: bool | None = None
@@ -68,7 +72,7 @@ class Daemon:
         self.server: StatusServer | None = None
         self._exit_hard = exit_hard
         self._interval_cache = cycle_interval(self.settings)
-        lease = runtime.lease
+        lease = runtime.services.gate.lease
         if lease is not None:
             # Live, not set once per cycle: the renewal job takes or loses the lease between cycles too.
             self.metrics.lease_held.set_function(lambda: 1.0 if lease.held else 0.0)
@@ -111,7 +115,7 @@ class Daemon:
             max_instances=1,
             misfire_grace_time=int(settings.poll_interval.total_seconds()),
         )
-        lease = self.runtime.lease
+        lease = self.runtime.services.gate.lease
         if lease is not None:
             # Renewed between cycles too: a holder keeps the lease while alive; a standby takes over within a ttl.
             self.scheduler.add_job(
@@ -123,8 +127,9 @@ class Daemon:
 
     def _renew_lease(self) -> None:
         with self._lease_lock:
-            if self.runtime.lease is not None and not self._stop.is_set():  # never take it back once stopping
-                self.runtime.lease.try_acquire()
+            lease = self.runtime.services.gate.lease
+            if lease is not None and not self._stop.is_set():  # never take it back once stopping
+                lease.try_acquire()
 
     def _cycle(self) -> None:
         if self._stop.is_set():
@@ -132,7 +137,7 @@ class Daemon:
         with self._cycle_lock:
             if self._stop.is_set():  # the stop came while this run waited for the lock
                 return
-            self._cycle_started = time.monotonic()
+            self._cycle_started = self.clock()
             try:
                 result = self.runtime.run_cycle()
                 self._last_poll_ok = not result.report.failed_orgs
@@ -141,7 +146,7 @@ class Daemon:
                 self._last_poll_ok = False
             finally:
                 self._cycle_started = None
-                self._last_cycle_finished = time.monotonic()
+                self._last_cycle_finished = self.clock()
 
     def _shutdown(self) -> int:
         """Finish the step in flight, release the lease, stop serving; bounded by daemon.shutdown_timeout."""
@@ -169,7 +174,7 @@ class Daemon:
 
     def liveness(self) -> Check:
         interval = self._interval().total_seconds()
-        now = time.monotonic()
+        now = self.clock()
         stuck_for = now - self._cycle_started if self._cycle_started is not None else 0.0
         idle_since = self._last_cycle_finished or self._started_at
         alive = self.scheduler.running and stuck_for < STUCK_AFTER_INTERVALS * interval
@@ -180,7 +185,7 @@ class Daemon:
         )
 
     def readiness(self) -> Check:
-        vault = self.runtime.vault.health() if self.runtime.vault is not None else None
+        vault = self.runtime.services.vault.health() if self.runtime.services.vault is not None else None
         vault_ok = vault is None or vault.ok
         poll_ok = self._last_poll_ok is True
         return Check(

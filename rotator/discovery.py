@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from rotator.config import ConfigError, OrgSettings
 from rotator.langsmith import LangSmithAuthError, LangSmithClient, LangSmithError, LangSmithPermissionError
 from rotator.observability import redact_text
-from rotator.settings import ConfigError, OrgSettings
 
 ClientFor = Callable[[OrgSettings], LangSmithClient]
 

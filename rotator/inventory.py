@@ -8,40 +8,22 @@ from uuid import UUID
 
 import structlog
 
+from rotator.config import OrgSettings, Watched
 from rotator.domain.check import OrgInventory
 from rotator.domain.keys import ApiKey
-from rotator.langsmith import LangSmithClient, LangSmithError, LangSmithPermissionError, RetryPolicy
-from rotator.langsmith.client import RequestObserver
+from rotator.langsmith import ApiKeySource, LangSmithClient, LangSmithError, LangSmithPermissionError
 from rotator.observability import redact_text
-from rotator.settings import OrgSettings, Settings, Watched
 
 log = structlog.get_logger(__name__)
 
-ClientFactory = Callable[[OrgSettings, str], LangSmithClient]
+ClientFactory = Callable[[OrgSettings, str | ApiKeySource], LangSmithClient]
+"""A LangSmith client for an org entry, authenticating with a key read from its source at each request."""
 POLL_CONCURRENCY = 8
 """Orgs polled at once; each org's own requests stay sequential, well inside LangSmith's per-key limits."""
 
 
-def client_factory_for(settings: Settings, on_request: RequestObserver | None = None) -> ClientFactory:
-    """Build LangSmith clients with the timeouts and retry budget from ``settings.http``."""
-    http = settings.http
-
-    def build(org: OrgSettings, api_key: str) -> LangSmithClient:
-        return LangSmithClient(
-            endpoint=org.endpoint,
-            api_key=api_key,
-            organization_id=str(org.organization_id) if org.organization_id else None,
-            workspace_id=str(org.workspace_id) if org.workspace_id else None,
-            timeout=http.timeout.total_seconds(),
-            retry=RetryPolicy(max_attempts=http.max_attempts, max_total_seconds=http.max_retry_time.total_seconds()),
-            on_request=on_request,
-        )
-
-    return build
-
-
 def take_inventory(
-    orgs: Sequence[OrgSettings], admin_keys: Mapping[str, str], build_client: ClientFactory
+    orgs: Sequence[OrgSettings], admin_keys: Mapping[str, ApiKeySource], build_client: ClientFactory
 ) -> list[OrgInventory]:
     """Poll each org in its own thread; results keep the configured order."""
 

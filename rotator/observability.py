@@ -44,6 +44,15 @@ def redact_text(text: str) -> str:
     return text
 
 
+def safe_text(text: str, *, limit: int = 300, one_line: bool = False) -> str:
+    """``text`` fit for a message: secrets masked, cut to ``limit`` characters (with "…"); with ``one_line``,
+    runs of white space (newlines too) folded into one space first."""
+    if one_line:
+        text = " ".join(text.split())
+    text = redact_text(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def is_secret_field(name: str) -> bool:
     return name.lower() not in _NOT_SECRET_FIELDS and bool(_SECRET_FIELD.search(name))
 

@@ -18,13 +18,15 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
 
 from rotator import __version__
+from rotator.config import ManagedSecretSettings, OrgSettings
+from rotator.domain.admin_key import is_secret_of
 from rotator.domain.journal import HISTORY_LIMIT, Fingerprint, JournalError, Retiring, Rotation, SecretState
 from rotator.domain.keys import AccessScope, ApiKey, CreatedKey
 from rotator.domain.outcome import Outcome, Result
@@ -54,23 +56,10 @@ from rotator.domain.rotation import (
 )
 from rotator.domain.timing import timing_problems
 from rotator.failpoints import failpoint
-from rotator.langsmith import CreateOutcomeUnknownError, LangSmithClient, LangSmithError, LangSmithNotFoundError
+from rotator.langsmith import CreateOutcomeUnknownError, LangSmithError, LangSmithNotFoundError
 from rotator.observability import redact_text
-from rotator.settings import ManagedSecretSettings, OrgSettings
-from rotator.vault import (
-    CasConflictError,
-    JsonValue,
-    KvStore,
-    SecretVersion,
-    VaultAuthError,
-    VaultConfigError,
-    VaultError,
-    VaultNotFoundError,
-    VaultPermissionError,
-    VaultRequestError,
-    VaultSealedError,
-)
-from rotator.vault.journal import JournalStore
+from rotator.ports import JsonValue, KeyAdmin, SecretTarget, SecretVersion, StoreError, WriteConflict
+from rotator.state import JournalStore
 
 __all__ = ["MustStop", "Outcome", "Result", "RotationSaga", "SagaFailure"]  # Outcome, Result: for callers' ease
 
@@ -81,7 +70,7 @@ VERIFY_ATTEMPTS = 3
 # leaves a key out once, not run after run).
 UNLISTED_RUNS_TO_DELETE = 3
 VERIFY_FIRST_WAIT_SECONDS = 1.0
-VerifierFactory = Callable[[str, str | None], LangSmithClient]
+VerifierFactory = Callable[[str, str | None], KeyAdmin]
 """Builds a client that authenticates with a key's secret, in the given workspace (None: org-wide)."""
 
 
@@ -97,21 +86,18 @@ class _LostRace(Exception):
     pass
 
 
-_REFUSED = (
-    VaultPermissionError,
-    VaultAuthError,
-    VaultRequestError,
-    VaultConfigError,
-    VaultNotFoundError,
-    VaultSealedError,
-)
-"""Vault errors that answer a write without performing it: a new key refused this way may be deleted at once."""
+class _JournalFailed(Exception):
+    """The journal could not record a key this run created; the key was deleted."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _WriteRefused(Exception):
-    """Vault refused to write the target path: nothing was stored."""
+    """The target refused the write: nothing was stored."""
 
-    def __init__(self, error: VaultError) -> None:
+    def __init__(self, error: StoreError) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -137,8 +123,8 @@ class RotationSaga:
         *,
         secret: ManagedSecretSettings,
         org: OrgSettings,
-        admin: LangSmithClient,
-        kv: KvStore,
+        admin: KeyAdmin,
+        target: SecretTarget,
         journal: JournalStore,
         verifier: VerifierFactory,
         max_age: timedelta,
@@ -147,11 +133,12 @@ class RotationSaga:
         sleep: Callable[[float], None] = time.sleep,
         guard: Callable[[], None] = lambda: None,
         own_admin_key: Callable[[ApiKey, str | None], str | None] = lambda key, stored: None,
+        on_promoted: Callable[[str], None] = lambda secret: None,
     ) -> None:
         self.secret = secret
         self.org = org
         self.admin = admin
-        self.kv = kv
+        self.target = target
         self.journal = journal
         self.verifier = verifier
         self.max_age = max_age
@@ -162,8 +149,11 @@ class RotationSaga:
         """Raises when this process may no longer change keys (lease lost, shutting down). Checked before each
         LangSmith create or delete and each write of the target path; journal writes rely on check-and-set."""
         self.own_admin_key = own_admin_key
-        """Where the rotator's own admin key comes from, if ``key`` (whose secret Vault holds, when it does) is
-        it and that source cannot be rotated."""
+        """Why ``key`` (whose secret the target holds, when it does) may not be rotated here, when it is the
+        rotator's own admin key and the rotator could not switch to its replacement; else None."""
+        self.on_promoted = on_promoted
+        """Called with the secret the target now holds, once its promotion is journaled: for the rotator's own
+        admin key, the switch to the new key, before the old one can be deleted."""
         self._version = 0
         self._state = SecretState()
         self._promoted = False
@@ -185,10 +175,15 @@ class RotationSaga:
             return step()
         except _LostRace:
             return self._outcome(Result.SKIPPED, "another rotator wrote this secret's journal first; it carries on")
+        except _JournalFailed as failed:
+            return self._fail(
+                self._state.advance(rotation=None),
+                f"the journal could not record the new key, so it was deleted: {redact_text(str(failed.error))}",
+            )
         except MustStop as stop:
             self._log.info("rotation.stopped", reason=str(stop))
             return self._outcome(Result.SKIPPED, f"stopped before the next change: {stop}")
-        except (SagaFailure, LangSmithError, VaultError, JournalError) as error:
+        except (SagaFailure, LangSmithError, StoreError, JournalError) as error:
             message = redact_text(str(error))
             self._log.error("rotation.failed", error=message)
             return self._outcome(Result.FAILED, message)
@@ -208,12 +203,11 @@ class RotationSaga:
                 "left it out: if it is gone, Vault holds a key that no longer authenticates; create a key by hand, "
                 "store it, and adopt it"
             )
-        target = self.kv.read(self.secret.path)
-        source = self.own_admin_key(current, self._stored_secret_of(current, target))
-        if source is not None:
+        target = self.target.read()
+        refusal = self.own_admin_key(current, self._stored_secret_of(current, target))
+        if refusal is not None:
             raise SagaFailure(
-                f"key {current.short_key} is the rotator's own admin key for org {self.org.name} ({source}): "
-                "rotating it would delete the rotator's own credential; give the rotator a key of its own"
+                f"key {current.short_key} is the rotator's own admin key for org {self.org.name}: {refusal}"
             )
         if revoke_old:
             state = self._retire(state, keys, revoke=True)
@@ -240,6 +234,8 @@ class RotationSaga:
     # ── adoption and due time ────────────────────────────────────────────────────────────────────────────
 
     def _adoptable(self, keys: Sequence[ApiKey]) -> ApiKey:
+        if self.secret.adopt is None:
+            return self._adoptable_from_target(keys)
         adopt = AdoptBy(
             key_id=str(self.secret.adopt.key_id) if self.secret.adopt.key_id else None,
             description=self.secret.adopt.description,
@@ -249,12 +245,31 @@ class RotationSaga:
         except AdoptionError as error:
             raise SagaFailure(f"cannot adopt: {error}") from None
 
+    def _adoptable_from_target(self, keys: Sequence[ApiKey]) -> ApiKey:
+        """Without ``adopt``, the key is the one whose secret the target already holds."""
+        target = self.target.read()
+        held = target.data.get(self.secret.field) if target is not None else None
+        if not isinstance(held, str) or not held:
+            raise SagaFailure(
+                f"cannot adopt: {self.target.name} holds no key to start from; give managed[].adopt (key_id or "
+                "description)"
+            )
+        stored_id = target.data.get("key_id") if target is not None else None
+        matches = [key for key in keys if key.id == stored_id or (stored_id is None and is_secret_of(held, key))]
+        if len(matches) != 1:
+            found = "no service key" if not matches else f"{len(matches)} service keys"
+            raise SagaFailure(
+                f"cannot adopt: {found} of the org match the key {self.target.name} holds; give managed[].adopt "
+                "(key_id or description)"
+            )
+        return matches[0]
+
     def _adopt(self, state: SecretState, keys: Sequence[ApiKey]) -> SecretState:
         key = self._adoptable(keys)
-        target = self.kv.read(self.secret.path)
+        target = self.target.read()
         stored_id = target.data.get("key_id") if target else None
         if stored_id is not None and stored_id != key.id:
-            raise SagaFailure(f"cannot adopt key {key.id}: {self._target_name()} holds key {stored_id}")
+            raise SagaFailure(f"cannot adopt key {key.id}: {self.target.name} holds key {stored_id}")
         if self.dry_run:
             self._log.info("rotation.would_adopt", key_id=key.id)
             return state.advance(current_key_id=key.id)
@@ -289,11 +304,11 @@ class RotationSaga:
         key = _by_id(keys, state.current_key_id) if state.current_key_id else self._adoptable(keys)
         if key is None:
             raise SagaFailure(f"the managed key {state.current_key_id} is not in LangSmith's listing")
-        target = self.kv.read(self.secret.path)
+        target = self.target.read()
         if self._in_vault(target):
             assert target is not None
             raise SagaFailure(
-                f"{self._target_name()} already holds a key ({target.data.get('key_id', 'unnamed')}); nothing to import"
+                f"{self.target.name} already holds a key ({target.data.get('key_id', 'unnamed')}); nothing to import"
             )
         prefix = key.short_key.rstrip(".")
         if len(prefix) < len("lsv2_sk_") + 2 or not secret_value.startswith(prefix):
@@ -302,14 +317,12 @@ class RotationSaga:
         if problem is not None:
             raise SagaFailure(f"the secret given for key {key.short_key} {problem}")
         if self.dry_run:
-            return self._outcome(Result.PLANNED, f"would store key {key.short_key} in {self._target_name()}")
+            return self._outcome(Result.PLANNED, f"would store key {key.short_key} in {self.target.name}")
         self.guard()
-        version = self.kv.write(
-            self.secret.path, self._target_data(secret_value, key), cas=target.version if target else 0
-        )
+        version = self.target.write(self._target_data(secret_value, key), cas=target.version if target else 0)
         self._save(state.advance(current_key_id=key.id))
-        self._log.info("rotation.imported", key_id=key.id, path=self._target_name(), version=version)
-        return self._outcome(Result.ADOPTED, f"key {key.short_key} stored in {self._target_name()} (version {version})")
+        self._log.info("rotation.imported", key_id=key.id, path=self.target.name, version=version)
+        return self._outcome(Result.ADOPTED, f"key {key.short_key} stored in {self.target.name} (version {version})")
 
     # ── the forward path ─────────────────────────────────────────────────────────────────────────────────
 
@@ -360,9 +373,9 @@ class RotationSaga:
         adopted_original = not self._in_vault(target)
         if self.dry_run:
             return self._outcome(Result.PLANNED, _describe(current, spec, adopted_original, revoke_old))
-        denied = self._write_denied(target)
+        denied = self.target.write_refusal(exists=target is not None)
         if denied is not None:
-            return self._fail(state, denied)
+            return self._fail(state, f"no key was created: {denied}")
         if spec.unlisted:
             self._log.warning("rotation.fields_from_config", fields=list(spec.unlisted))
         rotation = Rotation(
@@ -398,22 +411,22 @@ class RotationSaga:
         state = self._save_owning(state, created.key.id)
         try:
             stored_version = self._store(created, rotation)
-        except CasConflictError:
+        except WriteConflict:
             self._delete_key(created.key.id, "another writer changed the Vault path")
             return self._fail(
-                state.advance(rotation=None), f"{self._target_name()} changed during rotation (check-and-set lost)"
+                state.advance(rotation=None), f"{self.target.name} changed during rotation (check-and-set lost)"
             )
         except _WriteRefused as refused:
             self._delete_key(created.key.id, "Vault refused to store it")
             return self._fail(state.advance(rotation=None), f"cannot store the new key: {refused.error}")
-        except VaultError as error:
+        except StoreError as error:
             # The write may or may not have landed: keep the journal at "created" for the next run to check.
             return self._fail(state, f"storing the new key failed; the next run finishes or undoes it: {error}")
         failpoint("after_vault_write")
-        state = self._promote(state, rotation)
+        state = self._promote(state, rotation, created.secret)
         failpoint("after_promote")
         new = created.key.short_key or created.key.id
-        self._note(Result.IDLE, f"{new} is in {self._target_name()} (version {stored_version})")
+        self._note(Result.IDLE, f"{new} is in {self.target.name} (version {stored_version})")
         if adopted_original:
             self._note(
                 Result.IDLE,
@@ -422,25 +435,6 @@ class RotationSaga:
             )
         self._retire(state, self.admin.list_org_service_keys(), revoke=revoke_old)
         return self._outcome(Result.IDLE, "")
-
-    def _write_denied(self, target: SecretVersion | None) -> str | None:
-        """Why Vault would refuse to store the new key, asked before there is a key to clean up; None when the
-        token may write, or when Vault will not say (then the write itself tells)."""
-        needs = {"data": "update" if target is not None else "create", "metadata": "update"}
-        for kind, capability in needs.items():
-            try:
-                granted = self.kv.capabilities(self.secret.path, kind)
-            except VaultError as error:
-                self._log.debug("rotation.capabilities_unknown", error=redact_text(str(error)))
-                return None
-            if "root" not in granted and (capability not in granted or "deny" in granted):
-                where = f"{self.kv.mount}/{kind}/{self.secret.path}"
-                held = ", ".join(sorted(granted)) or "none"
-                return (
-                    f"the Vault token may not {capability} {where} (its capabilities there: {held}), so no key was "
-                    f"created; give the rotator's policy {capability!r} on it"
-                )
-        return None
 
     def _create(self, spec: ReplacementSpec) -> CreatedKey:
         self.guard()
@@ -503,23 +497,22 @@ class RotationSaga:
     def _store(self, created: CreatedKey, rotation: Rotation) -> int:
         self.guard()
         try:
-            version = self.kv.write(
-                self.secret.path, self._target_data(created.secret, created.key), cas=rotation.target_version
-            )
-        except _REFUSED as error:
-            raise _WriteRefused(error) from error
-        back = self.kv.read(self.secret.path)
+            version = self.target.write(self._target_data(created.secret, created.key), cas=rotation.target_version)
+        except StoreError as error:
+            if error.write_applied is False and not isinstance(error, WriteConflict):
+                raise _WriteRefused(error) from error
+            raise
+        back = self.target.read()
         if back is None or back.version != version or back.data.get(self.secret.field) != created.secret:
-            raise SagaFailure(f"{self._target_name()} did not read back as written (version {version})")
+            raise SagaFailure(f"{self.target.name} did not read back as written (version {version})")
         failpoint("before_vault_metadata")
         self._record_rotation(rotation)
-        self._log.info("rotation.stored", path=self._target_name(), version=version, key_id=created.key.id)
+        self._log.info("rotation.stored", path=self.target.name, version=version, key_id=created.key.id)
         return version
 
     def _record_rotation(self, rotation: Rotation) -> None:
         """Custom metadata on the target path: when and by what it was rotated, and the key it replaced."""
-        self.kv.set_custom_metadata(
-            self.secret.path,
+        self.target.set_custom_metadata(
             {
                 "rotated_at": self.now().isoformat(),
                 "rotated_by": f"langsmith-key-rotator/{__version__} on {socket.gethostname()}",
@@ -529,10 +522,8 @@ class RotationSaga:
             },
         )
 
-    def _promote(self, state: SecretState, rotation: Rotation) -> SecretState:
+    def _promote(self, state: SecretState, rotation: Rotation, secret: str) -> SecretState:
         assert rotation.new_key_id is not None
-        self._promoted = True
-        self._log.info("rotation.promoted", new_key_id=rotation.new_key_id, old_key_id=rotation.old_key_id)
         old = Retiring(
             key_id=rotation.old_key_id,
             replaced_by=rotation.new_key_id,
@@ -541,7 +532,7 @@ class RotationSaga:
             adopted_original=rotation.adopted_original,
             revoke=rotation.revoke_old,
         )
-        return self._save(
+        state = self._save(
             state.advance(
                 current_key_id=rotation.new_key_id,
                 rotation=None,
@@ -551,6 +542,11 @@ class RotationSaga:
                 last_error=None,
             )
         )
+        self._promoted = True
+        self._log.info("rotation.promoted", new_key_id=rotation.new_key_id, old_key_id=rotation.old_key_id)
+        if secret:
+            self.on_promoted(secret)
+        return state
 
     # ── old keys ─────────────────────────────────────────────────────────────────────────────────────────
 
@@ -638,7 +634,7 @@ class RotationSaga:
     def _resume(self, state: SecretState, rotation: Rotation, keys: Sequence[ApiKey]) -> SecretState:
         """Finish or undo what an earlier run left."""
         if rotation.phase is Phase.CREATED and rotation.new_key_id is not None:
-            target = self.kv.read(self.secret.path)
+            target = self.target.read()
             if target is not None and target.data.get("key_id") == rotation.new_key_id:
                 if self.dry_run:
                     self._note(Result.PLANNED, "would promote the key a crash left stored in Vault")
@@ -646,10 +642,10 @@ class RotationSaga:
                 self._log.info("rotation.recovered_stored_key", new_key_id=rotation.new_key_id)
                 if target.custom_metadata.get("rotation_id") != rotation.id:
                     self._record_rotation(rotation)  # the crash came between the write and its metadata
-                return self._promote(state, rotation)
+                return self._promote(state, rotation, str(target.data.get(self.secret.field, "")))
             if not self.dry_run:
                 state = self._save(state)  # the claim, before the fence and the delete
-                self._fence(target)
+                self._fence(target, rotation)
             doomed = [rotation.new_key_id]
             unresolved = state.unresolved
         else:
@@ -678,16 +674,16 @@ class RotationSaga:
         self._log.info("rotation.rolled_back", phase=rotation.phase.value, deleted=doomed)
         return self._save(state.advance(rotation=None, unresolved=unresolved))
 
-    def _fence(self, target: SecretVersion | None) -> None:
+    def _fence(self, target: SecretVersion | None, rotation: Rotation) -> None:
         """Rewrite the target as it is, one version up, so that an actor still holding the key about to be
-        deleted (its check-and-set names the old version) can no longer store it."""
-        if target is None:
-            return
+        deleted (its check-and-set names the old version) can no longer store it. An empty target (a first
+        adoption) gets a version naming the rotation that fenced it, and no key: it held none before."""
         self.guard()
+        data: Mapping[str, JsonValue] = target.data if target is not None else {"fenced_by_rotation": rotation.id}
         try:
-            self.kv.write(self.secret.path, target.data, cas=target.version)
-        except CasConflictError:
-            raise SagaFailure(f"{self._target_name()} changed during recovery; the next run decides") from None
+            self.target.write(data, cas=target.version if target is not None else 0)
+        except WriteConflict:
+            raise SagaFailure(f"{self.target.name} changed during recovery; the next run decides") from None
 
     def _sweep_lost_creates(self, state: SecretState, keys: Sequence[ApiKey]) -> SecretState:
         """Delete any key made by a create whose answer was lost, however late it landed; forget a fingerprint
@@ -697,7 +693,7 @@ class RotationSaga:
         now = self.now()
         live = tuple(fp for fp in state.unresolved if fp.expires_at > now)
         known = state.known_key_ids()
-        target = self.kv.read(self.secret.path)
+        target = self.target.read()
         if target is not None and isinstance(target.data.get("key_id"), str):
             known.add(str(target.data["key_id"]))
         doomed = [
@@ -759,8 +755,12 @@ class RotationSaga:
         self._log.error("rotation.failed", error=message, failures=failures, next_attempt_at=next_attempt.isoformat())
         try:
             self._save(state.advance(failures=failures, next_attempt_at=next_attempt, last_error=message))
-        except (VaultError, _LostRace) as error:
-            self._log.error("rotation.backoff_not_saved", error=redact_text(str(error)))
+        except (StoreError, _LostRace) as error:
+            why = "another actor wrote the journal since" if isinstance(error, _LostRace) else str(error)
+            self._log.error("rotation.backoff_not_saved", error=redact_text(why))
+            return self._outcome(
+                Result.FAILED, f"{message}; the failure could not be journaled ({why}), so no backoff was recorded"
+            )
         return self._outcome(Result.FAILED, f"{message}; next attempt after {next_attempt:%Y-%m-%d %H:%M} UTC")
 
     def _load(self) -> SecretState:
@@ -770,19 +770,23 @@ class RotationSaga:
     def _save(self, state: SecretState) -> SecretState:
         try:
             self._version = self.journal.save(self.secret.name, state, self._version)
-        except CasConflictError:
+        except WriteConflict:
             raise _LostRace from None
         self._state = state
         return state
 
     def _save_owning(self, state: SecretState, created_id: str) -> SecretState:
-        """Save while this run alone holds ``created_id``'s secret: if another actor took the journal, the
-        key can never reach Vault, so it is deleted now rather than left for a fingerprint search."""
+        """Save while this run alone holds ``created_id``'s secret, before it is in the target. If the save
+        fails (another actor took the journal, or the store refused or lost it), the journal may never name
+        the key, and nobody else could delete it: it is deleted now, not left for a fingerprint search."""
         try:
             return self._save(state)
         except _LostRace:
             self._delete_key(created_id, "another rotator took over this secret's journal")
             raise
+        except StoreError as error:
+            self._delete_key(created_id, "the journal could not record it")
+            raise _JournalFailed(error) from error
 
     def _note(self, result: Result, message: str) -> None:
         self._notes.append((result, message))
@@ -802,9 +806,6 @@ class RotationSaga:
             tuple(old.key_id for old in self._state.retiring),
             self._held,
         )
-
-    def _target_name(self) -> str:
-        return f"{self.kv.mount}/{self.secret.path}"
 
 
 @dataclass(frozen=True, slots=True)

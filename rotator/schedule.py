@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from rotator.settings import Settings
+from rotator.config import Settings
 
 CRON_SAMPLE_RUNS = 32
 """Cron schedules are irregular (weekdays only, monthly): their interval is the longest gap among this many runs."""

@@ -1,50 +1,21 @@
-"""Shared fixtures: a sandbox LangSmith server over loopback, with a frozen clock and a small org."""
+"""Shared fixtures: a sandbox LangSmith server over loopback, with a frozen clock and a small org; free ports;
+captured log events."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
-from rotator.sandbox import IssuedKey, SandboxClock, SandboxServer, SandboxState
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
+from langsmith_sandbox import SandboxClock, SandboxServer, SandboxState
+from tests.support.logs import LogList
+from tests.support.network import free_port
+from tests.support.orgs import SANDBOX_T0, SmallOrg, seed_small_org
 
-pytest_plugins = ["tests.secrets_scan", "tests.openbao_fixture", "pytester"]
-
-SANDBOX_T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class SmallOrg:
-    """Org "Acme" with workspaces production and staging, and an org-wide Organization Admin service key."""
-
-    org_id: str
-    production_id: str
-    staging_id: str
-    admin: IssuedKey
-
-    def org_headers(self, secret: str | None = None) -> dict[str, str]:
-        return {"X-API-Key": secret or self.admin.secret, "X-Organization-Id": self.org_id}
-
-    def tenant_headers(self, secret: str | None = None, workspace_id: str | None = None) -> dict[str, str]:
-        headers = {"X-API-Key": secret or self.admin.secret}
-        if workspace_id is not None:
-            headers["X-Tenant-Id"] = workspace_id
-        return headers
-
-
-def seed_small_org(state: SandboxState) -> SmallOrg:
-    org = state.add_org("Acme")
-    production = state.add_workspace(org.id, "production")
-    staging = state.add_workspace(org.id, "staging")
-    admin = state.add_service_key(
-        org.id, org_role_id=BUILTIN_BY_NAME[ORGANIZATION_ADMIN].id, description="rotator admin"
-    )
-    return SmallOrg(org.id, production.id, staging.id, admin)
+pytest_plugins = ["tests.support.secrets_scan", "tests.support.openbao", "pytester"]
 
 
 @pytest.fixture
@@ -74,7 +45,16 @@ def sandbox_client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_port()
+
+
+@pytest.fixture
+def logs() -> Iterator[LogList]:
+    """Every event logged, debug included, whatever level another test configured."""
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    try:
+        with capture_logs() as captured:
+            yield captured
+    finally:
+        structlog.configure(**saved)

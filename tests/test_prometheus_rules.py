@@ -20,7 +20,7 @@ import yaml
 
 from rotator.domain.outcome import Result
 from rotator.metrics import PREFIX, Metrics
-from tests.openbao_fixture import skip_or_fail
+from tests.support.dependencies import skip_or_fail
 
 PROMETHEUS = Path(__file__).parent.parent / "deploy" / "prometheus"
 RULES = PROMETHEUS / "langsmith-rotator.rules.yaml"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.secrets_scan import assert_no_secrets, find_secrets
+from tests.support.secrets_scan import assert_no_secrets, find_secrets
 
 LEAKY_TEST = """
 import logging, sys
@@ -23,7 +23,7 @@ def test_a_test_printing_a_secret_fails(pytester: pytest.Pytester, monkeypatch: 
     pytester.makepyfile(test_leaky=LEAKY_TEST)
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent.parent))
     # --show-capture=no: the inner run must not echo the leaked strings into this test's own output.
-    result = pytester.runpytest_subprocess("-p", "tests.secrets_scan", "-q", "--show-capture=no")
+    result = pytester.runpytest_subprocess("-p", "tests.support.secrets_scan", "-q", "--show-capture=no")
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(["*secret(s) leaked into captured output*"])
 

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from rotator.cycle import Runtime
+from langsmith_sandbox import SandboxClock, SandboxServer, SandboxState
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, WORKSPACE_EDITOR
+from rotator.bootstrap import build_services
+from rotator.config import Settings
+from rotator.cycle import Rotator
 from rotator.rotation import Result
-from rotator.sandbox import SandboxClock, SandboxServer, SandboxState
-from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN, WORKSPACE_EDITOR
-from rotator.settings import Settings
 from rotator.vault import VaultPermissionError
+from tests.support.orgs import seed_small_org
 
 pytestmark = pytest.mark.integration
 
@@ -46,24 +48,22 @@ class PolicyWorld:
 def policy_world(openbao: OpenBaoDevServer, sandbox_now: tuple[SandboxServer, SandboxState]) -> PolicyWorld:
     server, state = sandbox_now
     now = datetime.now(UTC)
-    org = state.add_org("Acme")
-    production = state.add_workspace(org.id, "production")
-    admin = state.add_service_key(org.id, org_role_id=BUILTIN_BY_NAME[ORGANIZATION_ADMIN].id)
+    org = seed_small_org(state, workspaces=("production",))
     old = state.add_service_key(
-        org.id,
-        workspace_ids=[production.id],
+        org.org_id,
+        workspace_ids=[org.production_id],
         role_id=BUILTIN_BY_NAME[WORKSPACE_EDITOR].id,
         description="policy-test",
         created_at=now - timedelta(days=88),
         expires_at=now + timedelta(days=2),
     )
-    state.add_service_key(org.id, description="unmanaged, near expiry", expires_at=now + timedelta(days=3))
+    state.add_service_key(org.org_id, description="unmanaged, near expiry", expires_at=now + timedelta(days=3))
     name = f"policy-{uuid.uuid4().hex[:8]}"
     admin_path = f"langsmith-rotator/admin/{name}"
     openbao.root_client().secrets.kv.v2.create_or_update_secret(
-        path=admin_path, secret={"api_key": admin.secret}, mount_point="secret"
+        path=admin_path, secret={"api_key": org.admin.secret}, mount_point="secret"
     )
-    return PolicyWorld(server, state, openbao, org.id, old.id, name, admin_path)
+    return PolicyWorld(server, state, openbao, org.org_id, old.id, name, admin_path)
 
 
 def settings_for(world: PolicyWorld) -> Settings:
@@ -98,14 +98,16 @@ def test_a_token_with_only_the_shipped_policy_runs_whole_cycles_without_a_permis
     world = policy_world
     world.openbao.write_policy("langsmith-rotator", POLICY.read_text())
     token = world.openbao.create_token(["langsmith-rotator"])
-    runtime = Runtime(settings_for(world), {"TOKEN": token})
+    runtime = Rotator(build_services(settings_for(world), {"TOKEN": token}))
     with capture_logs() as logs:
         (outcome,) = runtime.run_cycle().outcomes
         second = runtime.run_cycle()
-        third = Runtime(settings_for(world), {"TOKEN": token}).run_cycle()  # a new process: a CronJob's next run
+        third = Rotator(
+            build_services(settings_for(world), {"TOKEN": token})
+        ).run_cycle()  # a new process: a CronJob's next run
     assert outcome.result is Result.COMPLETED, outcome.message
     assert all(o.ok for o in second.outcomes + third.outcomes)
-    stored = runtime.kv().read(f"langsmith/{world.name}")
+    stored = runtime.services.kv().read(f"langsmith/{world.name}")
     assert stored is not None
     record = world.state.key(str(stored.data["key_id"]))
     assert record is not None and record.deleted_at is None
@@ -120,7 +122,7 @@ def test_a_token_with_only_the_shipped_policy_runs_whole_cycles_without_a_permis
         "the delivery state is kept in Vault: neither the next cycle nor the next process repeats an alert"
     )
     with pytest.raises(VaultPermissionError, match="permission denied"):
-        runtime.kv().write(f"elsewhere/{world.name}", {"x": "y"}, cas=0)
+        runtime.services.kv().write(f"elsewhere/{world.name}", {"x": "y"}, cas=0)
 
 
 def test_a_policy_that_may_not_write_the_managed_path_creates_no_key(policy_world: PolicyWorld) -> None:
@@ -133,7 +135,7 @@ def test_a_policy_that_may_not_write_the_managed_path_creates_no_key(policy_worl
     world.openbao.write_policy("rotator-narrow", narrow)
     token = world.openbao.create_token(["rotator-narrow"])
     keys_before = len(world.state.all_keys())
-    (outcome,) = Runtime(settings_for(world), {"TOKEN": token}).run_cycle().outcomes
+    (outcome,) = Rotator(build_services(settings_for(world), {"TOKEN": token})).run_cycle().outcomes
     assert outcome.result is Result.FAILED
     assert f"secret/data/langsmith/{world.name}" in outcome.message and "no key was created" in outcome.message
     assert len(world.state.all_keys()) == keys_before, "no key created, so none to delete again every backoff"

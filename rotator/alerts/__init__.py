@@ -1,13 +1,14 @@
 """Alert delivery: adapters that format the domain's ``Alert``/``Notification`` for each receiver.
 
 The words a person reads come from the alert itself (``rotator.domain.conditions``); sinks only format them.
-``build_sinks`` turns the ``alerts:`` config into a ``Dispatcher`` that sends to every sink at once.
+A ``Dispatcher`` sends to every sink at once; each sink takes its own options (the composition root builds them
+from the config).
 """
 
-from rotator.alerts._http import HttpOptions, RetryPolicy
+from rotator.alerts._http import HttpOptions
 from rotator.alerts.alertmanager import AlertmanagerSink
 from rotator.alerts.base import Sink
-from rotator.alerts.dispatch import Delivery, Dispatcher, OnDelivery, Resolve, Route, build_sinks
+from rotator.alerts.dispatch import Delivery, Dispatcher, OnDelivery, Route
 from rotator.alerts.errors import (
     DeliveryError,
     SinkRateLimitedError,
@@ -20,6 +21,7 @@ from rotator.alerts.pagerduty import PagerDutySink
 from rotator.alerts.routing import AlertFilter
 from rotator.alerts.slack import SlackSink
 from rotator.alerts.webhook import WebhookSink
+from rotator.retry import RetryPolicy
 
 __all__ = [
     "AlertFilter",
@@ -31,7 +33,6 @@ __all__ = [
     "LogSink",
     "OnDelivery",
     "PagerDutySink",
-    "Resolve",
     "RetryPolicy",
     "Route",
     "Sink",
@@ -41,5 +42,4 @@ __all__ = [
     "SinkUnavailableError",
     "SlackSink",
     "WebhookSink",
-    "build_sinks",
 ]

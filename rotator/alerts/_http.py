@@ -1,25 +1,23 @@
 """One JSON POST with bounded retries inside the sink's time budget.
 
-Retried: 5xx, 408, 429 and transport failures (connection refused, reset, timeout), with exponential backoff
-and full jitter. A ``Retry-After`` is a floor on the wait; when it, or any wait, would overrun the budget the
-poster gives up at once with the receiver's error. Each attempt's timeout is what is left of the budget, so a
-receiver that never answers costs the sink its budget and no more.
+Retried (by the shared loop of ``rotator.retry``): 5xx, 408, 429 and transport failures (connection refused,
+reset, timeout), with exponential backoff and full jitter. A ``Retry-After`` is a floor on the wait; when it, or
+any wait, would overrun the budget the poster gives up at once with the receiver's error. Each attempt's timeout
+is what is left of the budget, so a receiver that never answers costs the sink its budget and no more.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import ssl
+import math
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import structlog
-import tenacity
 
 from rotator import __version__
 from rotator.alerts._redact import Scrubber, display_url, url_secrets
@@ -30,31 +28,19 @@ from rotator.alerts.errors import (
     SinkTimeoutError,
     SinkUnavailableError,
 )
-from rotator.langsmith.errors import parse_retry_after
+from rotator.observability import safe_text
+from rotator.retry import Clock, RetryPolicy, Sleep, parse_retry_after, retrying
+from rotator.tls import tls_context
 
 log = structlog.get_logger(__name__)
 
-Sleep = Callable[[float], None]
-Clock = Callable[[], float]
 USER_AGENT = f"langsmith-key-rotator/{__version__}"
 _EXCERPT = 200
 _MIN_ATTEMPT_SECONDS = 0.05
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if min(self.base_delay, self.max_delay) < 0:
-            raise ValueError("base_delay and max_delay must not be negative")
-
-
-DEFAULT_RETRY = RetryPolicy()
+DEFAULT_RETRY = RetryPolicy(max_attempts=4, max_total_seconds=math.inf, base_delay=0.5, max_delay=5.0)
+"""A sink's time budget is ``HttpOptions.timeout``, so its policy sets no budget of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +84,6 @@ def encode_json(body: object) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-@functools.cache
-def _tls_context(ca_file: str | None) -> ssl.SSLContext:
-    if ca_file is None:
-        return httpx.create_ssl_context()
-    return ssl.create_default_context(cafile=ca_file)
-
-
 class JsonPoster:
     """A sink's own httpx client, its retry policy, and the scrubber that keeps its secrets out of errors."""
 
@@ -116,7 +95,7 @@ class JsonPoster:
         self._client = httpx.Client(
             timeout=http.timeout,
             transport=http.transport,
-            verify=_tls_context(http.ca_file),
+            verify=tls_context(http.ca_file),
             follow_redirects=False,
             headers={**http.headers, "User-Agent": USER_AGENT, "Content-Type": "application/json"},
         )
@@ -159,32 +138,25 @@ class JsonPoster:
         """POST ``content`` until a status in ``expected``; raise a ``DeliveryError`` when retries run out."""
         shown = display_url or self.display_url
         attempts = 0
-        policy = self._options.retry
-        backoff = tenacity.wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            return max(backoff(state), _failure(state).retry_after or 0.0)
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            # tenacity computes the wait before asking whether to stop, so ``upcoming_sleep`` is the next wait.
-            left = budget.remaining() - state.upcoming_sleep
-            return state.attempt_number >= policy.max_attempts or left < _MIN_ATTEMPT_SECONDS
 
         def attempt() -> httpx.Response:
             nonlocal attempts
             attempts += 1
             return self._attempt(url, content, budget=budget, expected=expected, headers=headers, shown=shown)
 
-        retrying = tenacity.Retrying(
-            stop=stop,
-            wait=wait,
-            retry=tenacity.retry_if_exception(lambda error: isinstance(error, DeliveryError) and error.retryable),
+        controller = retrying(
+            self._options.retry,
+            retry_on=DeliveryError,
+            retryable=lambda error: error.retryable,
+            retry_after=lambda error: error.retry_after,
+            on_retry=self._log_retry,
             sleep=self._options.sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
+            clock=self._options.clock,
+            deadline=budget.deadline,
+            reserve=_MIN_ATTEMPT_SECONDS,
         )
         try:
-            return retrying(attempt)
+            return controller(attempt)
         except DeliveryError as error:
             error.attempts = attempts
             if attempts > 1:
@@ -223,7 +195,7 @@ class JsonPoster:
         status = response.status_code
         if status in expected:
             return response
-        excerpt = self.scrub(" ".join(response.text[:_EXCERPT].split()))
+        excerpt = safe_text(self.scrub(response.text), limit=_EXCERPT, one_line=True)
         message = f"{self.sink}: {shown} answered {status}" + (f": {excerpt}" if excerpt else "")
         context: dict[str, Any] = {"sink": self.sink, "status": status}
         if status == 429:
@@ -233,20 +205,12 @@ class JsonPoster:
             raise SinkUnavailableError(message, **context)
         raise SinkRejectedError(message, **context)
 
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        error = _failure(state)
+    def _log_retry(self, error: DeliveryError, attempt: int, wait: float) -> None:
         log.info(
             "alert.retry",
             sink=self.sink,
             status=error.status,
             error=type(error).__name__,
-            attempt=state.attempt_number,
-            wait_s=round(state.upcoming_sleep, 3),
+            attempt=attempt,
+            wait_s=round(wait, 3),
         )
-
-
-def _failure(state: tenacity.RetryCallState) -> DeliveryError:
-    # Only retryable DeliveryErrors are retried, so only they reach ``wait`` and ``before_sleep``.
-    error = state.outcome.exception() if state.outcome else None
-    assert isinstance(error, DeliveryError)
-    return error

@@ -1,11 +1,10 @@
-"""Which alerts a sink sees: its ``min_severity`` and ``filters`` from the config. Pure."""
+"""Which alerts a sink sees: a minimum severity, and the orgs, key kinds and managed-ness it is limited to. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from rotator.domain.alerts import Alert, Severity
-from rotator.settings import SinkFilters
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,15 +16,6 @@ class AlertFilter:
     orgs: frozenset[str] | None = None
     key_kinds: frozenset[str] | None = None
     managed: bool | None = None
-
-    @classmethod
-    def from_settings(cls, min_severity: str, filters: SinkFilters) -> AlertFilter:
-        return cls(
-            min_severity=Severity(min_severity),
-            orgs=frozenset(filters.orgs) if filters.orgs is not None else None,
-            key_kinds=frozenset(filters.kinds) if filters.kinds is not None else None,
-            managed=filters.managed,
-        )
 
     def accepts(self, alert: Alert) -> bool:
         """For a resolve pass the alert as it was last sent, so it is judged by the severity that was sent."""

@@ -1,6 +1,6 @@
 """LangSmith API client: key inventory, creation and deletion, with typed errors and safe retries."""
 
-from rotator.langsmith.client import LangSmithClient, RequestObserver
+from rotator.langsmith.client import ApiKeySource, LangSmithClient, RequestObserver
 from rotator.langsmith.endpoints import DEFAULT_ENDPOINT, normalize_endpoint
 from rotator.langsmith.errors import (
     CreateOutcomeUnknownError,
@@ -17,10 +17,11 @@ from rotator.langsmith.errors import (
     LangSmithValidationError,
     OrgScopedKeyRequiresWorkspaceError,
 )
-from rotator.langsmith.retry import RetryPolicy
+from rotator.retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "ApiKeySource",
     "CreateOutcomeUnknownError",
     "CreateResponseMalformedError",
     "LangSmithAuthError",

@@ -20,14 +20,12 @@ Redirects are not followed, since httpx would forward ``X-API-Key`` to whatever 
 
 from __future__ import annotations
 
-import functools
 import itertools
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Self, TypeVar
+from typing import Protocol, Self, TypeVar
 
 import httpx
 import structlog
@@ -39,12 +37,12 @@ from rotator.langsmith.endpoints import normalize_endpoint
 from rotator.langsmith.errors import (
     CreateOutcomeUnknownError,
     CreateResponseMalformedError,
+    LangSmithAuthError,
     LangSmithError,
     LangSmithMalformedResponseError,
     LangSmithServerError,
     LangSmithUnavailableError,
     error_from_response,
-    safe_text,
 )
 from rotator.langsmith.parsing import (
     ShapeError,
@@ -55,8 +53,11 @@ from rotator.langsmith.parsing import (
     parse_role,
     parse_workspace,
 )
-from rotator.langsmith.retry import DEFAULT_RETRY, RetryPolicy, retrying
+from rotator.langsmith.retry import DEFAULT_RETRY, retrying
 from rotator.langsmith.routes import Route
+from rotator.observability import safe_text
+from rotator.retry import RetryPolicy
+from rotator.tls import tls_context
 
 log = structlog.get_logger(__name__)
 
@@ -64,12 +65,45 @@ T = TypeVar("T")
 RequestObserver = Callable[[str, str, int | None, float], None]
 """Called after every attempt with (method, route template, status or None, seconds)."""
 
+
+class ApiKeySource(Protocol):
+    """An API key read where it is kept, at use time: a rotated key is picked up without a restart."""
+
+    @property
+    def secret(self) -> str:
+        """The key to send now."""
+
+    def refresh(self) -> bool:
+        """Read the key again after LangSmith refused it; True when it changed (then the call is tried again)."""
+
+
+class FixedApiKey:
+    """A key given as a value: there is nowhere to read it again."""
+
+    def __init__(self, secret: str) -> None:
+        _check_api_key(secret)
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return "FixedApiKey(<redacted>)"
+
+    @property
+    def secret(self) -> str:
+        return self._secret
+
+    def refresh(self) -> bool:
+        return False
+
+
 # Failures before any byte of the request left: safe to retry even a create.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class LangSmithClient:
     """One API key against one endpoint. ``sleep``, ``clock``: seams for tests; ``on_request``: metrics.
+
+    ``api_key`` is a value, or a source read at each request; when LangSmith answers 401 and the source then
+    holds another key (rotated since it was read), the call is made once more with it.
 
     ``organization_id`` goes out as ``X-Organization-Id`` on every request, ``workspace_id`` as
     ``X-Tenant-Id`` on workspace routes (E1-E3); without it LangSmith uses the key's own workspace.
@@ -79,7 +113,7 @@ class LangSmithClient:
         self,
         *,
         endpoint: str,
-        api_key: str,
+        api_key: str | ApiKeySource,
         organization_id: str | None = None,
         workspace_id: str | None = None,
         timeout: float = 10.0,
@@ -89,18 +123,18 @@ class LangSmithClient:
         clock: Callable[[], float] = time.monotonic,
         on_request: RequestObserver | None = None,
     ) -> None:
-        _check_api_key(api_key)
+        self._key = FixedApiKey(api_key) if isinstance(api_key, str) else api_key
         self.endpoint = normalize_endpoint(endpoint)
         self._workspace_id = workspace_id
         self._retry = retry
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
-        headers = {"X-API-Key": api_key, "User-Agent": f"langsmith-key-rotator/{__version__}"}
+        headers = {"User-Agent": f"langsmith-key-rotator/{__version__}"}
         if organization_id:
             headers["X-Organization-Id"] = organization_id
         self._http = httpx.Client(
-            base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport, verify=_tls_context()
+            base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport, verify=tls_context()
         )
 
     def __enter__(self) -> Self:
@@ -163,7 +197,14 @@ class LangSmithClient:
         body: Mapping[str, object] | None = None,
     ) -> T:
         path = route.path(_canonical_uuid(key_id) if key_id is not None else None)
-        response = self._send(route, path, body)
+        try:
+            response = self._send(route, path, body)
+        except LangSmithAuthError:
+            # A 401 is an answer that nothing was done, so even a create may be sent again with the new key.
+            if not self._key.refresh():
+                raise
+            log.info("langsmith.api_key_reread", route=route.template)
+            response = self._send(route, path, body)
         try:
             return parse(_decode(response))
         except ShapeError as error:
@@ -196,7 +237,10 @@ class LangSmithClient:
         raise _as_create_outcome(route, failure, maybe_processed=isinstance(failure, LangSmithServerError))
 
     def _scope_headers(self, route: Route) -> dict[str, str]:
-        return {"X-Tenant-Id": self._workspace_id} if route.tenant_scoped and self._workspace_id else {}
+        headers = {"X-API-Key": self._key.secret}
+        if route.tenant_scoped and self._workspace_id:
+            headers["X-Tenant-Id"] = self._workspace_id
+        return headers
 
     def _observe(self, route: Route, path: str, status: int | None, started: float, attempt: int) -> None:
         seconds = self._clock() - started
@@ -211,12 +255,6 @@ class LangSmithClient:
         )
         if self._on_request is not None:
             self._on_request(route.method, route.template, status, seconds)
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context per process: building one loads the CA bundle (~20 ms), per client and per poll."""
-    return httpx.create_ssl_context()
 
 
 def _as_create_outcome(route: Route, failure: LangSmithError, *, maybe_processed: bool) -> LangSmithError:

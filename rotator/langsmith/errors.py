@@ -7,17 +7,15 @@ like a key is masked all the same.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import NotRequired, TypedDict, Unpack
 
 import httpx
 
-from rotator.observability import redact_text
+from rotator.observability import safe_text
+from rotator.retry import parse_retry_after
 
 ORG_SCOPED_KEY_REQUIRES_WORKSPACE = "org_scoped_key_requires_workspace"
-_TEXT_LIMIT = 300
 
 
 class ErrorContext(TypedDict):
@@ -139,27 +137,6 @@ def error_from_response(
         return error_type(_message(status, _explanation(body)), code=code, **context)
     error_type_for_status = _BY_STATUS.get(status, LangSmithServerError if status >= 500 else LangSmithError)
     return error_type_for_status(_message(status, _explanation(body)), **context)
-
-
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait per ``Retry-After`` header (delay-seconds or HTTP-date); None if absent or garbled."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when.replace(tzinfo=when.tzinfo or UTC) - now).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def safe_text(text: str) -> str:
-    """``text`` fit for a message: secrets masked, cut to a readable length."""
-    text = redact_text(text)
-    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
 
 
 def _json_or_none(response: httpx.Response) -> object:

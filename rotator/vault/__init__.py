@@ -18,19 +18,16 @@ from rotator.vault.errors import (
     VaultServerError,
     VaultUnavailableError,
 )
-from rotator.vault.kv import JsonValue, KvStore, SecretMetadata, SecretVersion, VersionInfo
+from rotator.vault.kv import KvStore
 from rotator.vault.session import VaultHealth, VaultSession
 
 __all__ = [
     "AppRoleAuth",
     "AuthMethod",
     "CasConflictError",
-    "JsonValue",
     "KubernetesAuth",
     "KvStore",
     "LoginResult",
-    "SecretMetadata",
-    "SecretVersion",
     "TokenAuth",
     "VaultAuthError",
     "VaultConfigError",
@@ -44,5 +41,4 @@ __all__ = [
     "VaultServerError",
     "VaultSession",
     "VaultUnavailableError",
-    "VersionInfo",
 ]

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 import hvac.exceptions
 import requests
 
-from rotator.observability import redact_text
+from rotator.observability import redact_text, safe_text
+from rotator.ports import StoreError, WriteConflict
 
-_TEXT_LIMIT = 300
 _CAS_MISMATCH = "check-and-set parameter did not match the current version"
 
 _NEEDS = {
@@ -32,11 +32,9 @@ _NEEDS = {
 }
 
 
-class VaultError(Exception):
-    """Any failed Vault call. ``status`` is None when no HTTP response arrived."""
-
-    transient = False
-    """True when retrying the same call later may succeed (Vault down, sealed, rate limited)."""
+class VaultError(StoreError):
+    """Any failed Vault call. ``status`` is None when no HTTP response arrived. Whether a failed write was
+    applied is unknown unless the class says otherwise: an answer that a request was refused says it was not."""
 
     def __init__(
         self, message: str, *, operation: str | None = None, path: str | None = None, status: int | None = None
@@ -61,13 +59,19 @@ class VaultUnavailableError(VaultError):
 class VaultSealedError(VaultUnavailableError):
     """Vault answered 503: it is sealed and must be unsealed by an operator."""
 
+    write_applied = False
+
 
 class VaultPermissionError(VaultError):
     """403 on a data path: the token is valid but its policies do not allow the operation on the path."""
 
+    write_applied = False
+
 
 class VaultAuthError(VaultError):
     """Login failed, or the token is invalid, expired or revoked."""
+
+    write_applied = False
 
 
 class VaultCredentialFileError(VaultAuthError):
@@ -80,17 +84,23 @@ class VaultCredentialFileError(VaultAuthError):
 class VaultNotFoundError(VaultError):
     """404 where something had to exist (a missing mount, auth method or route)."""
 
+    write_applied = False
 
-class CasConflictError(VaultError):
+
+class CasConflictError(VaultError, WriteConflict):
     """A check-and-set write lost: someone wrote the secret since the version the caller read."""
 
 
 class VaultConfigError(VaultError):
     """Vault is not set up as the rotator needs: a KV v1 or missing mount, a TLS problem, a bad address."""
 
+    write_applied = False
+
 
 class VaultRequestError(VaultError):
     """Vault rejected the request (400) for another reason than check-and-set."""
+
+    write_applied = False
 
 
 class VaultServerError(VaultError):
@@ -177,21 +187,15 @@ def vault_errors(operation: str, path: str) -> Iterator[None]:
         raise VaultConfigError(message, operation=operation, path=path) from error
 
 
-def safe_text(text: str) -> str:
-    """``text`` fit for a message: one line, secrets masked, cut to a readable length."""
-    text = redact_text(" ".join(text.split()))
-    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
-
-
 def explanation(error: hvac.exceptions.VaultError) -> str:
     """Vault's own words from an hvac exception, one line, masked and truncated."""
     errors = error.errors
     if isinstance(errors, list) and errors:
         # Vault wraps multierrors as "1 error occurred:\n\t* permission denied\n\n".
         parts = [re.sub(r"^\d+ errors? occurred:\s*", "", str(item)).replace("* ", "") for item in errors]
-        return safe_text("; ".join(parts))
+        return safe_text("; ".join(parts), one_line=True)
     message = error.args[0] if error.args else None
-    return safe_text(message) if isinstance(message, str) else ""
+    return safe_text(message, one_line=True) if isinstance(message, str) else ""
 
 
 def _connection_cause(error: requests.exceptions.ConnectionError) -> str:

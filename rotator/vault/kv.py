@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import structlog
 
+from rotator.ports import JsonValue, SecretMetadata, SecretVersion, VersionInfo
 from rotator.vault.errors import (
     VaultConfigError,
     VaultNotFoundError,
@@ -26,44 +26,6 @@ from rotator.vault.errors import (
 from rotator.vault.session import VaultSession
 
 log = structlog.get_logger(__name__)
-
-JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
-
-
-@dataclass(frozen=True, slots=True)
-class SecretVersion:
-    """One readable version of a secret. Its repr names the data's keys, never its values."""
-
-    data: dict[str, Any] = field(repr=False)
-    version: int
-    custom_metadata: dict[str, str]
-    created_at: datetime | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"SecretVersion(version={self.version}, keys={sorted(self.data)}, custom_metadata={self.custom_metadata})"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class VersionInfo:
-    created_at: datetime | None
-    deleted_at: datetime | None
-    destroyed: bool
-
-    @property
-    def readable(self) -> bool:
-        return self.deleted_at is None and not self.destroyed
-
-
-@dataclass(frozen=True, slots=True)
-class SecretMetadata:
-    current_version: int
-    oldest_version: int
-    max_versions: int
-    """0 means the mount's default (10 unless configured)."""
-    custom_metadata: dict[str, str]
-    versions: dict[int, VersionInfo]
 
 
 class KvStore:
@@ -137,20 +99,6 @@ class KvStore:
         found = _dig(response, "data", api)
         return frozenset(str(item) for item in found) if isinstance(found, list) else frozenset()
 
-    def list(self, path: str = "") -> list[str]:
-        """Names directly under ``path`` (folders end with ``/``); empty if there are none."""
-        path = path.strip("/")
-        api = self._api("metadata", path)
-        self._ensure_kv2()
-        try:
-            response = self.session.run(
-                "list", api, lambda c: c.secrets.kv.v2.list_secrets(path=path, mount_point=self.mount)
-            )
-        except VaultNotFoundError:
-            return []
-        keys = _dig(response, "data", "keys")
-        return sorted(str(key) for key in keys) if isinstance(keys, list) else []
-
     # ── metadata ────────────────────────────────────────────────────────────────────────────────────────
 
     def set_custom_metadata(self, path: str, metadata: Mapping[str, str]) -> None:
@@ -175,18 +123,6 @@ class KvStore:
         except VaultNotFoundError:
             return None
         return _secret_metadata(response, api)
-
-    def delete_metadata_and_all_versions(self, path: str) -> None:
-        """Purge the secret and its whole history (tests and cleanup; nothing to undo)."""
-        path = _clean(path)
-        api = self._api("metadata", path)
-        self._ensure_kv2()
-        self.session.run(
-            "delete metadata",
-            api,
-            lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=self.mount),
-        )
-        log.info("vault.kv_purged", path=api)
 
     # ── the mount ───────────────────────────────────────────────────────────────────────────────────────
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from rotator.alerts import HttpOptions, RetryPolicy
-from tests.alerts.helpers import FakeClock, Receiver, Reply, wait_for_alertmanager
-from tests.alerts.pipeline import Org, sandbox_org
-from tests.openbao_fixture import skip_or_fail
-
-ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
-_AM_CONFIG = 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n'
+from tests.support.alert_pipeline import Org, sandbox_org
+from tests.support.alertmanager import NULL_ROUTE, find_alertmanager, wait_for_alertmanager
+from tests.support.clocks import FakeClock
+from tests.support.dependencies import skip_or_fail
+from tests.support.network import free_port
+from tests.support.receivers import Receiver, Reply
 
 
 @pytest.fixture
@@ -40,35 +38,29 @@ def receiver(receivers: Callable[..., Receiver]) -> Receiver:
 
 
 @pytest.fixture
-def fake_clock() -> FakeClock:
+def fake_clock() -> FakeClock[float]:
+    """A monotonic clock at 1000.0 s that only its ``sleep`` moves (the sinks sleep on it); records every sleep."""
     return FakeClock()
 
 
 @pytest.fixture
-def fake_clock_http(fake_clock: FakeClock) -> HttpOptions:
+def fake_clock_http(fake_clock: FakeClock[float]) -> HttpOptions:
     """HTTP options on the fake clock: a 30 s budget and three quick attempts."""
     return HttpOptions(
         timeout=30, retry=RetryPolicy(max_attempts=3, base_delay=0.01), sleep=fake_clock.sleep, clock=fake_clock
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture(scope="session")
 def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Alertmanager (Debian's package) with a null receiver; yields its base URL."""
-    binary = shutil.which(ALERTMANAGER) or shutil.which("alertmanager")
+    binary = find_alertmanager()
     if binary is None:
         skip_or_fail("Alertmanager is missing: apt-get install prometheus-alertmanager")
     assert binary is not None
     workdir: Path = tmp_path_factory.mktemp("alertmanager")
-    (workdir / "alertmanager.yml").write_text(_AM_CONFIG)
-    port = _free_port()
+    (workdir / "alertmanager.yml").write_text(NULL_ROUTE)
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (workdir / "alertmanager.log").open("wb")
     process = subprocess.Popen(

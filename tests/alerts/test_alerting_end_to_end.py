@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rotator.sandbox.openbao import OpenBaoDevServer
-from tests.alerts.helpers import Receiver, Reply
-from tests.alerts.pipeline import HMAC, Org, active_alerts, run_once, write_config
-from tests.secrets_scan import assert_no_secrets
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from tests.support.alert_pipeline import HMAC, Org, run_once, write_config
+from tests.support.alertmanager import active_alerts
+from tests.support.receivers import Receiver, Reply
+from tests.support.secrets_scan import assert_no_secrets
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,8 @@ import pytest
 
 from rotator.alerts import AlertmanagerSink, HttpOptions
 from rotator.domain.alerts import Alert, Notification, Severity
-from tests.alerts.helpers import NOW, Receiver, key_alert, resolve, rotated_event, trigger
+from tests.support.alerts import NOW, key_alert, resolve, rotated_event, trigger
+from tests.support.receivers import Receiver
 
 pytestmark = pytest.mark.integration
 

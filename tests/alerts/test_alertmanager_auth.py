@@ -16,25 +16,23 @@ import bcrypt
 import httpx
 import pytest
 
-from rotator.alerts import build_sinks
 from rotator.alerts.dispatch import Dispatcher, SinkWork
-from rotator.sandbox.openbao import free_port
-from rotator.settings import AlertsSettings, ConfigError, SecretRef
-from tests.alerts.helpers import Receiver, key_alert, trigger, wait_for_alertmanager
-from tests.openbao_fixture import skip_or_fail
-from tests.secrets_scan import assert_no_secrets
+from rotator.bootstrap.sinks import build_sinks
+from rotator.config import AlertsSettings, ConfigError
+from rotator.secrets import SecretResolver
+from tests.support.alertmanager import NULL_ROUTE, find_alertmanager, wait_for_alertmanager
+from tests.support.alerts import key_alert, trigger
+from tests.support.dependencies import skip_or_fail
+from tests.support.network import free_port
+from tests.support.receivers import Receiver
+from tests.support.secrets_scan import assert_no_secrets
 
-ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 BEARER = "am-bearer-token-0123456789abcdef"
 PASSWORD = "am-basic-password-0123456789"
 
 
 def build(sink: Mapping[str, object], secrets: dict[str, str]) -> Dispatcher:
-    def resolve(ref: SecretRef, _field: str) -> str:
-        assert ref.env is not None
-        return secrets[ref.env]
-
-    return build_sinks(AlertsSettings.model_validate({"sinks": [sink]}), resolve)
+    return build_sinks(AlertsSettings.model_validate({"sinks": [sink]}), SecretResolver(secrets))
 
 
 def post(dispatcher: Dispatcher, alert_id: str | None = None) -> tuple[bool, str | None]:
@@ -72,7 +70,7 @@ class SecuredAlertmanager:
 
 @pytest.fixture(scope="module")
 def secured_alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredAlertmanager]:
-    binary = shutil.which(ALERTMANAGER) or shutil.which("alertmanager")
+    binary = find_alertmanager()
     openssl = shutil.which("openssl")
     if binary is None or openssl is None:
         skip_or_fail("Alertmanager or openssl is missing: apt-get install prometheus-alertmanager openssl")
@@ -89,7 +87,7 @@ def secured_alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     (workdir / "web.yml").write_text(
         f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\nbasic_auth_users:\n  rotator: '{hashed}'\n"
     )
-    (workdir / "alertmanager.yml").write_text('route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n')
+    (workdir / "alertmanager.yml").write_text(NULL_ROUTE)
     port = free_port()
     log = (workdir / "alertmanager.log").open("wb")
     process = subprocess.Popen(

@@ -12,18 +12,10 @@ from typing import Any
 
 import pytest
 
-from rotator.sandbox.openbao import OpenBaoDevServer
-from tests.alerts.helpers import Receiver, Reply
-from tests.alerts.pipeline import (
-    DAY,
-    FlakyProxy,
-    Org,
-    active_alerts,
-    log_events,
-    run_once,
-    state_prefix,
-    write_config,
-)
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from tests.support.alert_pipeline import DAY, Org, log_events, run_once, state_prefix, write_config
+from tests.support.alertmanager import active_alerts
+from tests.support.receivers import FlakyProxy, Receiver, Reply
 
 pytestmark = pytest.mark.integration
 

@@ -19,26 +19,26 @@ from rotator.alerts import (
     SinkUnavailableError,
     SlackSink,
     WebhookSink,
-    build_sinks,
 )
 from rotator.alerts.dispatch import Delivery
 from rotator.alerts.routing import ACCEPT_ALL
+from rotator.bootstrap.sinks import build_sinks, sink_filter
+from rotator.config import AlertsSettings, ConfigError, SinkFilters
 from rotator.domain.alerts import Alert, DeliveryState, Notification, Severity
-from rotator.settings import AlertsSettings, ConfigError, SecretRef, SinkFilters
+from rotator.secrets import SecretResolver
 from rotator.vault import VaultPermissionError
-from tests.alerts.helpers import (
+from tests.support.alerts import (
     NOW,
     SLACK_PATH,
     WEBHOOK_PATH,
-    FakeClock,
-    Receiver,
-    Reply,
     key_alert,
     resolve,
     rotated_event,
     to_every_sink,
     trigger,
 )
+from tests.support.clocks import FakeClock
+from tests.support.receivers import Receiver, Reply
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
 FAST_HTTP = HttpOptions(retry=FAST_RETRY)
@@ -84,7 +84,7 @@ def test_min_severity() -> None:
 
 
 def test_filters_by_org_key_kind_and_managed() -> None:
-    from_settings = AlertFilter.from_settings(
+    from_settings = sink_filter(
         "warning", SinkFilters(orgs=["prod-us"], kinds=["personal_access_token"], managed=False)
     )
     pat = key_alert(key_kind="personal_access_token", managed=None)
@@ -183,7 +183,7 @@ def test_vault_refusing_the_state_keeps_dedup_in_the_process() -> None:
 
 
 def test_a_500_is_retried_a_bounded_number_of_times_and_reported(
-    receivers: Callable[..., Receiver], fake_clock: FakeClock
+    receivers: Callable[..., Receiver], fake_clock: FakeClock[float]
 ) -> None:
     failing, healthy = receivers(Reply(500, "upstream exploded")), receivers()
     reports = Reports()
@@ -205,7 +205,7 @@ def test_a_500_is_retried_a_bounded_number_of_times_and_reported(
     assert failed["sink"] == "broken" and failed["log_level"] == "warning"
 
 
-def test_connection_refused_is_retried_then_reported(unused_port: int, fake_clock: FakeClock) -> None:
+def test_connection_refused_is_retried_then_reported(unused_port: int, fake_clock: FakeClock[float]) -> None:
     sink = WebhookSink(
         url=f"http://127.0.0.1:{unused_port}/h", http=HttpOptions(retry=FAST_RETRY, sleep=fake_clock.sleep)
     )
@@ -292,11 +292,11 @@ def test_a_failing_on_delivery_hook_does_not_break_dispatch() -> None:
 # --- Retry-After ---------------------------------------------------------------------------------------------
 
 
-def _on_fake_clock(fake_clock: FakeClock) -> HttpOptions:
+def _on_fake_clock(fake_clock: FakeClock[float]) -> HttpOptions:
     return HttpOptions(timeout=10, retry=FAST_RETRY, sleep=fake_clock.sleep, clock=fake_clock)
 
 
-def test_429_waits_at_least_retry_after(receiver: Receiver, fake_clock: FakeClock) -> None:
+def test_429_waits_at_least_retry_after(receiver: Receiver, fake_clock: FakeClock[float]) -> None:
     receiver.script(Reply(429, "rate_limited", headers={"Retry-After": "3"}))
     sink = WebhookSink(url=receiver.url + "/h", http=_on_fake_clock(fake_clock))
     sink.send([trigger(key_alert())], [], now=NOW)
@@ -305,7 +305,9 @@ def test_429_waits_at_least_retry_after(receiver: Receiver, fake_clock: FakeCloc
     assert fake_clock.sleeps and fake_clock.sleeps[0] >= 3
 
 
-def test_429_with_retry_after_beyond_the_budget_gives_up_at_once(receiver: Receiver, fake_clock: FakeClock) -> None:
+def test_429_with_retry_after_beyond_the_budget_gives_up_at_once(
+    receiver: Receiver, fake_clock: FakeClock[float]
+) -> None:
     receiver.script(Reply(429, "", headers={"Retry-After": "60"}))
     sink = WebhookSink(url=receiver.url + "/h", http=_on_fake_clock(fake_clock))
     with pytest.raises(SinkRateLimitedError) as raised:
@@ -323,14 +325,21 @@ def _settings(sinks: list[dict[str, object]]) -> AlertsSettings:
     return AlertsSettings.model_validate({"sinks": sinks})
 
 
-def _resolver(values: dict[str, str], asked: list[str] | None = None) -> Callable[[SecretRef, str], str]:
-    def resolve(ref: SecretRef, field: str) -> str:
-        if asked is not None:
-            asked.append(field)
-        assert ref.env is not None
-        return values[ref.env]
+class _Environment(dict[str, str]):
+    """The environment the sinks' secrets are read from, noting each variable asked for."""
 
-    return resolve
+    def __init__(self, values: dict[str, str], asked: list[str] | None) -> None:
+        super().__init__(values)
+        self.asked = asked
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        if self.asked is not None:
+            self.asked.append(name)
+        return super().get(name, default)
+
+
+def _resolver(values: dict[str, str], asked: list[str] | None = None) -> SecretResolver:
+    return SecretResolver(_Environment(values, asked))
 
 
 def test_build_sinks_makes_every_configured_sink_plus_the_log_sink(receivers: Callable[..., Receiver]) -> None:
@@ -361,12 +370,7 @@ def test_build_sinks_makes_every_configured_sink_plus_the_log_sink(receivers: Ca
         assert [sink.name for sink in dispatcher.sinks] == ["log", "slack", "pagerduty", "alertmanager", "audit"]
         run(alerting(dispatcher), [key_alert(managed=None)])
 
-    assert asked == [
-        "alerts.sinks[0].webhook_url",
-        "alerts.sinks[1].routing_key",
-        "alerts.sinks[3].url",
-        "alerts.sinks[3].hmac_secret",
-    ]
+    assert asked == ["SLACK", "PD", "HOOK", "HMAC"]
     assert sorted(reports.calls) == [("alertmanager", True), ("log", True), ("slack", True)]
     assert pd_rx.requests == [] and hook_rx.requests == []  # below critical; not a managed key
     assert len(slack_rx.requests) == 1 and len(am_rx.requests) == 1

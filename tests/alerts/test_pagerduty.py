@@ -7,16 +7,8 @@ import pytest
 from rotator.alerts import HttpOptions, PagerDutySink, SinkRejectedError
 from rotator.alerts.pagerduty import change_events_url, dedup_key
 from rotator.domain.alerts import Severity
-from tests.alerts.helpers import (
-    NOW,
-    ROUTING_KEY,
-    Receiver,
-    Reply,
-    key_alert,
-    resolve,
-    rotated_event,
-    trigger,
-)
+from tests.support.alerts import NOW, ROUTING_KEY, key_alert, resolve, rotated_event, trigger
+from tests.support.receivers import Receiver, Reply
 
 ACCEPTED = Reply(202, '{"status":"success","message":"Event processed","dedup_key":"x"}')
 

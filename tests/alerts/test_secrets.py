@@ -18,10 +18,11 @@ from rotator.alerts import (
     Sink,
     SlackSink,
     WebhookSink,
-    build_sinks,
 )
-from rotator.settings import AlertsSettings, SecretRef
-from tests.alerts.helpers import (
+from rotator.bootstrap.sinks import build_sinks
+from rotator.config import AlertsSettings
+from rotator.secrets import SecretResolver
+from tests.support.alerts import (
     HMAC_SECRET,
     NOW,
     ROUTING_KEY,
@@ -29,14 +30,13 @@ from tests.alerts.helpers import (
     SLACK_PATH,
     WEBHOOK_PATH,
     WEBHOOK_QUERY,
-    FakeClock,
-    Receiver,
-    Reply,
     key_alert,
     resolve,
     to_every_sink,
     trigger,
 )
+from tests.support.clocks import FakeClock
+from tests.support.receivers import Receiver, Reply
 
 AM_PASSWORD = "amBasicAuthPassword777"
 ALL_SECRETS = (*SECRETS, AM_PASSWORD, WEBHOOK_QUERY)
@@ -71,13 +71,9 @@ def _build(
         "HMAC": HMAC_SECRET,
     }
 
-    def resolve_ref(ref: SecretRef, field: str) -> str:
-        assert ref.env is not None
-        return values[ref.env]
-
     clock = FakeClock()  # Slack spaces its messages a second apart: on a fake clock
     http = HttpOptions(retry=ONE_TRY, sleep=clock.sleep, clock=clock)
-    dispatcher = build_sinks(settings, resolve_ref, on_delivery=on_delivery, http=http)
+    dispatcher = build_sinks(settings, SecretResolver(values), on_delivery=on_delivery, http=http)
     return dispatcher, rx
 
 

@@ -8,7 +8,9 @@ import pytest
 from rotator.alerts import HttpOptions, SinkRejectedError, SlackSink
 from rotator.alerts.slack import slack_messages
 from rotator.domain.alerts import Severity
-from tests.alerts.helpers import NOW, SLACK_PATH, FakeClock, Receiver, Reply, key_alert, resolve, trigger
+from tests.support.alerts import NOW, SLACK_PATH, key_alert, resolve, trigger
+from tests.support.clocks import FakeClock
+from tests.support.receivers import Receiver, Reply
 
 
 @pytest.fixture
@@ -89,7 +91,9 @@ def test_mrkdwn_control_characters_are_escaped_so_a_description_cannot_ping_the_
     assert "&lt;!channel&gt; &amp; &lt;https://evil|click&gt;" in parsed
 
 
-def test_messages_are_spaced_by_the_rate_limit(slack: SlackSink, receiver: Receiver, fake_clock: FakeClock) -> None:
+def test_messages_are_spaced_by_the_rate_limit(
+    slack: SlackSink, receiver: Receiver, fake_clock: FakeClock[float]
+) -> None:
     alerts = [key_alert(description=f"key {i}") for i in range(3)]
     slack.send([trigger(a) for a in alerts], [], now=NOW)
     assert len(receiver.requests) == 3

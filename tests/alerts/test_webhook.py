@@ -6,7 +6,8 @@ import hmac
 from rotator.alerts import HttpOptions, WebhookSink
 from rotator.alerts.webhook import SIGNATURE_HEADER
 from rotator.domain.alerts import Severity
-from tests.alerts.helpers import HMAC_SECRET, NOW, WEBHOOK_PATH, Receiver, key_alert, resolve, trigger
+from tests.support.alerts import HMAC_SECRET, NOW, WEBHOOK_PATH, key_alert, resolve, trigger
+from tests.support.receivers import Receiver
 
 
 def _verify(secret: str, body: bytes, header: str) -> bool:

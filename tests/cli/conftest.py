@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rotator.sandbox import SandboxClock, SandboxServer, SandboxState
+from langsmith_sandbox import SandboxClock, SandboxServer, SandboxState
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from rotator.sandbox import FaultRule, SandboxClock, SandboxServer, SandboxState
-from tests.cli.helpers import DAY, LiveOrg, make_org, rotator
-from tests.secrets_scan import assert_no_secrets
+from langsmith_sandbox import FaultRule, SandboxClock, SandboxServer, SandboxState
+from tests.support.live_org import DAY, LiveOrg, make_org
+from tests.support.rotator_cli import rotator
+from tests.support.secrets_scan import assert_no_secrets
 
 pytestmark = pytest.mark.integration
 
@@ -224,18 +225,3 @@ def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
             return False
         time.sleep(0.05)
     return True
-
-
-def test_demo_shows_every_status_and_a_rotation() -> None:
-    result = rotator("demo", env={})
-    assert result.returncode == 0
-    for status in ("expired", "critical", "warning", "too_old", "no_expiry", "ok"):
-        assert status in result.stdout
-    assert "PAT" in result.stdout
-    assert "would exit 2" in result.stdout
-    assert "prod-tracing: rotated" in result.stdout
-    assert "prod-tracing: completed" in result.stdout
-    assert "secret/langsmith/prod-tracing, version 2" in result.stdout
-    assert ": deleted" in result.stdout
-    assert "rotator status prod-tracing" in result.stdout and "grace — old key" in result.stdout
-    assert result.stderr.strip() == "", "the narrative is not interleaved with log lines (errors would show)"

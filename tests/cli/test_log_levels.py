@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from rotator.sandbox import SandboxClock, SandboxServer, SandboxState
-from rotator.sandbox.openbao import OpenBaoDevServer
+from langsmith_sandbox import SandboxClock, SandboxServer, SandboxState
+from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.vault import KvStore
-from tests import worlds
-from tests.conftest import SmallOrg
-from tests.daemon.conftest import free_port, wait_for
-from tests.secrets_scan import assert_no_secrets
+from tests.support import rotator_cli
+from tests.support.network import free_port
+from tests.support.orgs import SmallOrg
+from tests.support.polling import wait_for
+from tests.support.secrets_scan import assert_no_secrets
 
 ADMIN_ENV = "LOG_TEST_ADMIN"
 TOKEN_ENV = "LOG_TEST_TOKEN"
@@ -33,12 +34,12 @@ def sandbox_state() -> SandboxState:
 @pytest.fixture
 def config(tmp_path: Path, sandbox: SandboxServer, small_org: SmallOrg) -> Path:
     org = {"name": "acme", "endpoint": sandbox.api_url, "organization_id": small_org.org_id}
-    return worlds.write_config(tmp_path, {"orgs": [{**org, "api_key": {"env": ADMIN_ENV}}]})
+    return rotator_cli.write_config(tmp_path, {"orgs": [{**org, "api_key": {"env": ADMIN_ENV}}]})
 
 
-def rotator(config: Path, *args: str, env: dict[str, str]) -> worlds.CliRun:
-    return worlds.run_rotator(
-        config, *args, env={**worlds.host_environ(), **env}, timeout=60, known=lambda: list(env.values())
+def rotator(config: Path, *args: str, env: dict[str, str]) -> rotator_cli.CliRun:
+    return rotator_cli.run_rotator(
+        config, *args, env={**rotator_cli.host_environ(), **env}, timeout=60, known=lambda: list(env.values())
     )
 
 
@@ -84,7 +85,7 @@ def test_check_keeps_warning_by_default(
     openbao_kv.write(f"{kv_prefix}/admin", {"api_key": small_org.admin.secret}, cas=0)
     org = {"name": "acme", "endpoint": sandbox.api_url, "organization_id": small_org.org_id}
     vault = {"address": openbao.address, "auth": {"method": "token", "token": {"env": TOKEN_ENV}}}
-    config = worlds.write_config(
+    config = rotator_cli.write_config(
         tmp_path, {"orgs": [{**org, "api_key": {"vault": {"path": f"{kv_prefix}/admin"}}}], "vault": vault}
     )
     env = {TOKEN_ENV: openbao.root_token, ADMIN_ENV: small_org.admin.secret}
@@ -102,8 +103,8 @@ def test_run_logs_daemon_started_at_info_by_default(config: Path, small_org: Sma
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
         daemon = subprocess.Popen(
-            worlds.rotator_command(config, "run", "--listen", f"127.0.0.1:{free_port()}"),
-            env={**worlds.host_environ(), ADMIN_ENV: small_org.admin.secret},
+            rotator_cli.rotator_command(config, "run", "--listen", f"127.0.0.1:{free_port()}"),
+            env={**rotator_cli.host_environ(), ADMIN_ENV: small_org.admin.secret},
             stdout=subprocess.PIPE,
             stderr=log,
         )

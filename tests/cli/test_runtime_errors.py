@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from rotator.sandbox import SandboxClock, SandboxServer, SandboxState
-from rotator.sandbox.openbao import OpenBaoDevServer
+from langsmith_sandbox import SandboxClock, SandboxServer, SandboxState
+from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.vault import KvStore
-from tests import worlds
-from tests.conftest import SmallOrg
-from tests.openbao_fixture import skip_or_fail
+from tests.support import rotator_cli
+from tests.support.dependencies import skip_or_fail
+from tests.support.orgs import SmallOrg
 
 ADMIN_ENV = "RUNTIME_TEST_ADMIN"
 TOKEN_ENV = "RUNTIME_TEST_TOKEN"
@@ -34,7 +34,7 @@ def org(sandbox: SandboxServer, small_org: SmallOrg, api_key: dict[str, Any]) ->
 
 def vault_admin_config(tmp_path: Path, sandbox: SandboxServer, small_org: SmallOrg, address: str, **vault: Any) -> Path:
     """Acme's admin key read from Vault at ``langsmith/admin``: Vault is needed before anything can run."""
-    return worlds.write_config(
+    return rotator_cli.write_config(
         tmp_path,
         {
             "orgs": [org(sandbox, small_org, {"vault": {"path": "langsmith/admin", "field": "api_key"}})],
@@ -43,9 +43,9 @@ def vault_admin_config(tmp_path: Path, sandbox: SandboxServer, small_org: SmallO
     )
 
 
-def rotator(config: Path, *args: str, secrets: list[str], prefix: list[str] | None = None) -> worlds.CliRun:
-    env = {**worlds.host_environ(), TOKEN_ENV: "not-a-real-token", ADMIN_ENV: secrets[0]}
-    done = worlds.run_rotator(config, *args, env=env, timeout=60, known=lambda: secrets, prefix=prefix or [])
+def rotator(config: Path, *args: str, secrets: list[str], prefix: list[str] | None = None) -> rotator_cli.CliRun:
+    env = {**rotator_cli.host_environ(), TOKEN_ENV: "not-a-real-token", ADMIN_ENV: secrets[0]}
+    done = rotator_cli.run_rotator(config, *args, env=env, timeout=60, known=lambda: secrets, prefix=prefix or [])
     assert "Traceback" not in done.stderr
     return done
 
@@ -74,7 +74,7 @@ def test_vault_unreachable_is_an_outage_naming_vault_not_a_config_error(
     done = rotator(config, *command, secrets=[small_org.admin.secret])
 
     assert done.code == 5, done.stderr
-    (line,) = worlds.stderr_problems(done.stderr)
+    (line,) = rotator_cli.stderr_problems(done.stderr)
     assert line.startswith(f"rotator {command[0]}: Vault outage at {address}: "), line
     assert "connection refused" in line
     assert "config error" not in done.stderr
@@ -91,13 +91,13 @@ def test_with_vault_up_a_wrong_config_stays_a_config_error(
     *, tmp_path: Path, sandbox: SandboxServer, small_org: SmallOrg, openbao: OpenBaoDevServer, token: str, why: str
 ) -> None:
     config = vault_admin_config(tmp_path, sandbox, small_org, openbao.address)
-    env = {**worlds.host_environ(), TOKEN_ENV: openbao.root_token if token == "root" else token}
+    env = {**rotator_cli.host_environ(), TOKEN_ENV: openbao.root_token if token == "root" else token}
     secrets = [small_org.admin.secret, openbao.root_token]
 
-    done = worlds.run_rotator(config, "check", env=env, timeout=60, known=lambda: secrets)
+    done = rotator_cli.run_rotator(config, "check", env=env, timeout=60, known=lambda: secrets)
 
     assert done.code == 3, done.stderr
-    (line,) = worlds.stderr_problems(done.stderr)
+    (line,) = rotator_cli.stderr_problems(done.stderr)
     assert line.startswith("config error: orgs[0].api_key.vault: ") and why in line, line
 
 
@@ -118,7 +118,7 @@ def test_an_unreadable_vault_token_file_is_exit_5_naming_the_file(
     openbao_kv.write(f"{kv_prefix}/admin", {"api_key": small_org.admin.secret}, cas=0)
     token_file = tmp_path / "vault-token"
     token_file.write_text(openbao.root_token, encoding="utf-8")
-    config = worlds.write_config(
+    config = rotator_cli.write_config(
         tmp_path,
         {
             "orgs": [org(sandbox, small_org, {"vault": {"path": f"{kv_prefix}/admin"}})],
@@ -132,7 +132,7 @@ def test_an_unreadable_vault_token_file_is_exit_5_naming_the_file(
     done = rotator(config, command, secrets=secrets, prefix=without_file_privileges())
 
     assert done.code == 5, done.stderr
-    assert worlds.stderr_problems(done.stderr) == [
+    assert rotator_cli.stderr_problems(done.stderr) == [
         f"rotator {command}: cannot read the Vault token file {token_file}: Permission denied"
     ]
     assert done.stdout == ""
@@ -141,7 +141,7 @@ def test_an_unreadable_vault_token_file_is_exit_5_naming_the_file(
 def test_an_unreadable_config_file_is_exit_3_naming_the_file(
     tmp_path: Path, sandbox: SandboxServer, small_org: SmallOrg
 ) -> None:
-    config = worlds.write_config(tmp_path, {"orgs": [org(sandbox, small_org, {"env": ADMIN_ENV})]})
+    config = rotator_cli.write_config(tmp_path, {"orgs": [org(sandbox, small_org, {"env": ADMIN_ENV})]})
     config.chmod(0)
 
     done = rotator(config, "check", secrets=[small_org.admin.secret], prefix=without_file_privileges())
@@ -160,5 +160,5 @@ def test_a_missing_vault_ca_cert_is_a_config_error_naming_the_file(
     done = rotator(config, "check", secrets=[small_org.admin.secret])
 
     assert done.code == 3, done.stderr
-    (line,) = worlds.stderr_problems(done.stderr)
+    (line,) = rotator_cli.stderr_problems(done.stderr)
     assert line.startswith("config error: orgs[0].api_key.vault: ") and str(ca_cert) in line, line

@@ -16,10 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rotator.sandbox import SandboxServer, SandboxState
-from rotator.sandbox.openbao import free_port
-from rotator.sandbox.roles import BUILTIN_BY_NAME, WORKSPACE_EDITOR
-from tests.cli.helpers import DAY, make_org, rotator
+from langsmith_sandbox import SandboxServer, SandboxState
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, WORKSPACE_EDITOR
+from tests.support.live_org import DAY, make_org
+from tests.support.network import free_port
+from tests.support.rotator_cli import rotator
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from rotator.cycle import Runtime
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from rotator.bootstrap import build_services
+from rotator.config import Settings
+from rotator.cycle import Rotator
 from rotator.daemon import Daemon
 from rotator.metrics import Metrics
-from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.settings import Settings
+from tests.support.clocks import FakeClock
 
 HOUR = 3600.0
 
@@ -29,8 +30,10 @@ def make_daemon() -> Iterator[Any]:
     daemons: list[Daemon] = []
 
     def make(config: Settings, environ: dict[str, str] | None = None) -> Daemon:
-        runtime = Runtime(config, {"UNIT_ADMIN": "not-a-real-key", **(environ or {})}, metrics=Metrics())
-        daemon = Daemon(runtime, listen=("127.0.0.1", 0))
+        runtime = Rotator(
+            build_services(config, {"UNIT_ADMIN": "not-a-real-key", **(environ or {})}, metrics=Metrics())
+        )
+        daemon = Daemon(runtime, listen=("127.0.0.1", 0), clock=FakeClock(0.0))
         daemon.scheduler.start(paused=True)  # running, as in `rotator run`, but firing nothing
         daemons.append(daemon)
         return daemon
@@ -39,12 +42,14 @@ def make_daemon() -> Iterator[Any]:
     for daemon in daemons:
         if daemon.scheduler.running:
             daemon.scheduler.shutdown(wait=False)
-        daemon.runtime.release()
+        daemon.runtime.services.gate.release()
 
 
 def idle_for(daemon: Daemon, seconds: float) -> None:
-    """As if the last cycle finished ``seconds`` ago."""
-    daemon._last_cycle_finished = time.monotonic() - seconds
+    """As if no cycle had run for ``seconds`` since the daemon started (its clock is a FakeClock at 0)."""
+    clock = daemon.clock
+    assert isinstance(clock, FakeClock)
+    clock.now = seconds
 
 
 def test_liveness_fails_when_no_cycle_ran_for_three_poll_intervals(make_daemon: Any) -> None:
@@ -103,7 +108,7 @@ def test_lease_held_follows_the_lease_between_cycles(
         lease={"ttl": "15s"},
     )
     daemon = make_daemon(config, {"UNIT_TOKEN": openbao.root_token})
-    lease = daemon.runtime.lease
+    lease = daemon.runtime.services.gate.lease
     assert lease is not None
     gauge = "langsmith_rotator_lease_held"
     assert daemon.metrics.registry.get_sample_value(gauge) == 0
@@ -113,7 +118,7 @@ def test_lease_held_follows_the_lease_between_cycles(
     assert daemon.metrics.registry.get_sample_value(gauge) == 1
     assert daemon.readiness().detail["lease"] == "held"
 
-    daemon.runtime.release()
+    daemon.runtime.services.gate.release()
     assert daemon.metrics.registry.get_sample_value(gauge) == 0
 
     daemon.request_stop()

@@ -11,24 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rotator.vault import KvStore, SecretVersion
+from rotator.ports import JsonValue, SecretVersion
+from rotator.state.lease import SAFETY_MARGIN, Lease
+from rotator.vault import KvStore
 from rotator.vault.errors import VaultUnavailableError
-from rotator.vault.kv import JsonValue
-from rotator.vault.lease import SAFETY_MARGIN, Lease
+from rotator.vault.state_store import VaultStateStore
+from tests.support.clocks import FakeClock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TTL = timedelta(seconds=15)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+LEASE = "leases/default"
 
 
 class HookedKv(KvStore):
@@ -49,19 +41,19 @@ class HookedKv(KvStore):
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> FakeClock[datetime]:
+    return FakeClock(T0)
 
 
 @pytest.fixture
 def path(kv_prefix: str) -> str:
-    return f"{kv_prefix}/leases/default"
+    return f"{kv_prefix}/{LEASE}"
 
 
 @pytest.fixture
-def make_lease(openbao_kv: KvStore, path: str, clock: FakeClock) -> Callable[..., Lease]:
+def make_lease(openbao_kv: KvStore, kv_prefix: str, clock: FakeClock[datetime]) -> Callable[..., Lease]:
     def make(holder: str, kv: KvStore | None = None) -> Lease:
-        return Lease(kv or openbao_kv, path=path, ttl=TTL, now=clock, holder=holder)
+        return Lease(VaultStateStore(kv or openbao_kv, kv_prefix), name=LEASE, ttl=TTL, now=clock, holder=holder)
 
     return make
 
@@ -73,7 +65,7 @@ def record(kv: KvStore, path: str) -> dict[str, str]:
 
 
 def test_one_holder_at_a_time_and_renewal(
-    make_lease: Callable[..., Lease], openbao_kv: KvStore, path: str, clock: FakeClock
+    make_lease: Callable[..., Lease], openbao_kv: KvStore, path: str, clock: FakeClock[datetime]
 ) -> None:
     a, b = make_lease("a"), make_lease("b")
     assert not a.held
@@ -93,7 +85,7 @@ def test_one_holder_at_a_time_and_renewal(
 
 
 def test_the_holder_stops_a_safety_margin_before_its_lease_lapses_and_then_another_takes_over(
-    make_lease: Callable[..., Lease], openbao_kv: KvStore, path: str, clock: FakeClock
+    make_lease: Callable[..., Lease], openbao_kv: KvStore, path: str, clock: FakeClock[datetime]
 ) -> None:
     a, b = make_lease("a"), make_lease("b")
     assert a.try_acquire()
@@ -112,7 +104,7 @@ def test_the_holder_stops_a_safety_margin_before_its_lease_lapses_and_then_anoth
 
 
 def test_release_hands_over_at_once(
-    make_lease: Callable[..., Lease], openbao_kv: KvStore, path: str, clock: FakeClock
+    make_lease: Callable[..., Lease], openbao_kv: KvStore, path: str, clock: FakeClock[datetime]
 ) -> None:
     a, b = make_lease("a"), make_lease("b")
     assert a.try_acquire()
@@ -133,14 +125,14 @@ def test_two_processes_racing_for_a_free_lease_exactly_one_wins(
 ) -> None:
     """Both read the same version before either writes: check-and-set lets one write through."""
     both_read = threading.Barrier(2, timeout=5)
-    leases = [make_lease(name, HookedKv(openbao_kv)) for name in ("a", "b")]
+    stores = {name: HookedKv(openbao_kv) for name in ("a", "b")}
+    leases = [make_lease(name, kv) for name, kv in stores.items()]
 
     def meet() -> None:
         both_read.wait()
 
-    for lease in leases:
-        assert isinstance(lease.kv, HookedKv)
-        lease.kv.before_write = meet
+    for kv in stores.values():
+        kv.before_write = meet
     results: dict[str, bool] = {}
 
     def take(lease: Lease) -> None:
@@ -185,7 +177,7 @@ def test_a_renewal_and_a_cycle_renewing_at_the_same_moment_keep_the_lease(
 
 
 def test_release_after_a_renewal_in_flight_is_not_undone_by_it(
-    make_lease: Callable[..., Lease], openbao_kv: KvStore, clock: FakeClock
+    make_lease: Callable[..., Lease], openbao_kv: KvStore, clock: FakeClock[datetime]
 ) -> None:
     """A renewal that started before release() must not read the released record (still naming this holder)
     and take the lease back: a stopped daemon would then sit on it for a whole ttl."""
@@ -227,6 +219,6 @@ def test_vault_refusing_a_renewal_drops_the_lease(make_lease: Callable[..., Leas
     assert not a.held, "unsure it still holds the lease: stop changing keys"
 
 
-def test_a_ttl_too_short_for_the_safety_margin_is_refused(openbao_kv: KvStore, path: str) -> None:
+def test_a_ttl_too_short_for_the_safety_margin_is_refused(openbao_kv: KvStore, kv_prefix: str) -> None:
     with pytest.raises(ValueError, match="ttl must be longer"):
-        Lease(openbao_kv, path=path, ttl=SAFETY_MARGIN * 2, now=lambda: T0)
+        Lease(VaultStateStore(openbao_kv, kv_prefix), name=LEASE, ttl=SAFETY_MARGIN * 2, now=lambda: T0)

@@ -10,18 +10,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.daemon.conftest import (
-    DAY,
-    MANAGED,
-    Sample,
-    StartDaemon,
-    World,
-    value,
-    values,
-    wait_for,
-)
-from tests.openbao_fixture import skip_or_fail
-from tests.secrets_scan import assert_no_secrets
+from tests.support.daemon_world import MANAGED, StartDaemon, World
+from tests.support.dependencies import skip_or_fail
+from tests.support.metrics import Sample, value, values
+from tests.support.polling import wait_for
+from tests.support.sandbox_vault_world import DAY
+from tests.support.secrets_scan import assert_no_secrets
 
 P = "langsmith_rotator_"
 

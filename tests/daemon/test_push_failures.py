@@ -14,11 +14,12 @@ import httpx
 import pytest
 import yaml
 
-from rotator.sandbox import SandboxServer
-from tests import worlds
-from tests.conftest import SmallOrg
-from tests.daemon.conftest import parse_metrics, serve_pushgateway, values
-from tests.secrets_scan import assert_no_secrets
+from langsmith_sandbox import SandboxServer
+from tests.support import rotator_cli
+from tests.support.metrics import parse_metrics, values
+from tests.support.orgs import SmallOrg
+from tests.support.pushgateway import serve_pushgateway
+from tests.support.secrets_scan import assert_no_secrets
 
 PASSWORD = "push-basic-password-0123456789"
 
@@ -69,7 +70,7 @@ def test_a_push_that_fails_is_one_line_and_the_cycles_exit_code_stands(
     assert done.returncode == 0, done.stderr
     assert "no managed secrets configured" in done.stdout, "the cycle's own output"
     expected = f"rotator once: cannot push metrics to http://127.0.0.1:{unused_port}: connection refused"
-    assert worlds.stderr_problems(done.stderr) == [expected]
+    assert rotator_cli.stderr_problems(done.stderr) == [expected]
 
 
 @pytest.mark.parametrize("gateway", ["http://127.0.0.1:no-port", "http://", f"http://rotator:{PASSWORD}@[::1"])
@@ -77,7 +78,7 @@ def test_a_pushgateway_url_that_is_not_one_is_one_line(config: Path, small_org: 
     done = once(config, small_org, gateway)
 
     assert done.returncode == 0, done.stderr
-    assert worlds.stderr_problems(done.stderr) == [
+    assert rotator_cli.stderr_problems(done.stderr) == [
         "rotator once: cannot push metrics: the Pushgateway URL is not valid"
     ]
 
@@ -90,7 +91,7 @@ def test_credentials_in_the_url_are_sent_as_basic_auth(
     done = once(config, small_org, authorized)
 
     assert done.returncode == 0, done.stderr
-    assert worlds.stderr_problems(done.stderr) == []
+    assert rotator_cli.stderr_problems(done.stderr) == []
     pushed = httpx.get(f"{guarded_pushgateway}/metrics", auth=("rotator", PASSWORD), timeout=5).text
     assert values(parse_metrics(pushed), "langsmith_rotator_org_poll_failed", org="acme", instance="default") == [0]
 
@@ -102,5 +103,5 @@ def test_a_pushgateway_that_refuses_the_credentials_is_one_line(
 
     assert done.returncode == 0, done.stderr
     expected = f"rotator once: cannot push metrics to {guarded_pushgateway}: HTTP 401 Unauthorized"
-    assert worlds.stderr_problems(done.stderr) == [expected]
+    assert rotator_cli.stderr_problems(done.stderr) == [expected]
     assert "wrong-password" not in done.stderr

@@ -12,10 +12,11 @@ import httpx
 import pytest
 import yaml
 
-from rotator.sandbox import SandboxServer
-from tests.conftest import SmallOrg
-from tests.daemon.conftest import Sample, parse_metrics, serve_pushgateway, value, values
-from tests.secrets_scan import assert_no_secrets
+from langsmith_sandbox import SandboxServer
+from tests.support.metrics import Sample, parse_metrics, value, values
+from tests.support.orgs import SmallOrg
+from tests.support.pushgateway import serve_pushgateway
+from tests.support.secrets_scan import assert_no_secrets
 
 P = "langsmith_rotator_"
 GROUP = {"job": "langsmith_rotator", "instance": "default"}

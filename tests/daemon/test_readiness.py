@@ -12,12 +12,13 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from rotator.cycle import Runtime
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from rotator.bootstrap import build_services
+from rotator.config import Settings
+from rotator.cycle import Rotator
 from rotator.daemon import Daemon
 from rotator.http_server import Check, StatusServer
 from rotator.metrics import Metrics
-from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.settings import Settings
 from rotator.vault import KvStore
 
 KEY_ID = str(uuid.uuid4())
@@ -72,7 +73,7 @@ def daemon_on(vault_address: str, kv_prefix: str, environ: dict[str, str]) -> Da
             "lease": {"ttl": "15s"},
         }
     )
-    runtime = Runtime(settings, {"UNIT_ADMIN": "not-a-real-key", **environ}, metrics=Metrics())
+    runtime = Rotator(build_services(settings, {"UNIT_ADMIN": "not-a-real-key", **environ}, metrics=Metrics()))
     return Daemon(runtime, listen=("127.0.0.1", 0))
 
 

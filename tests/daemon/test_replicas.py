@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from langsmith_sandbox import FaultRule
 from rotator.domain.rotation import Phase
-from rotator.sandbox import FaultRule
-from tests.daemon.conftest import (
-    CREATE_PATH,
-    MANAGED,
-    Daemon,
-    StartDaemon,
-    World,
-    assert_no_orphans,
-    assert_vault_key_works,
-    value,
-    wait_for,
-)
+from tests.support.daemon_world import MANAGED, Daemon, StartDaemon, World, assert_no_orphans, assert_vault_key_works
+from tests.support.metrics import value
+from tests.support.polling import wait_for
+from tests.support.sandbox_vault_world import CREATE_PATH
 
 P = "langsmith_rotator_"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rotator.domain.check import ExitCode
-from tests import worlds
-from tests.daemon.conftest import World
+from tests.support import rotator_cli
+from tests.support.daemon_world import World
 
 
 @pytest.fixture
@@ -25,11 +25,11 @@ def taken_port() -> Iterator[int]:
         yield port
 
 
-def run(world: World, config: Path, *args: str) -> worlds.CliRun:
-    return worlds.run_rotator(config, "run", *args, env=world.environ(), timeout=30, known=world.secrets)
+def run(world: World, config: Path, *args: str) -> rotator_cli.CliRun:
+    return rotator_cli.run_rotator(config, "run", *args, env=world.environ(), timeout=30, known=world.secrets)
 
 
-def assert_did_nothing(world: World, done: worlds.CliRun) -> None:
+def assert_did_nothing(world: World, done: rotator_cli.CliRun) -> None:
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert world.state.stats.total == 0, "no cycle polled LangSmith"

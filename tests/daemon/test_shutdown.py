@@ -7,17 +7,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from langsmith_sandbox import FaultRule
 from rotator.domain.rotation import Phase
-from rotator.sandbox import FaultRule
-from tests.daemon.conftest import (
-    CREATE_PATH,
-    StartDaemon,
-    World,
-    assert_no_orphans,
-    assert_vault_key_works,
-    run_once,
-    wait_for,
-)
+from tests.support.daemon_world import StartDaemon, World, assert_no_orphans, assert_vault_key_works, run_once
+from tests.support.polling import wait_for
+from tests.support.sandbox_vault_world import CREATE_PATH
 
 
 def new_key_created(world: World, before: set[str]) -> str | None:

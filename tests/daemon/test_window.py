@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from rotator.cycle import Runtime
+from langsmith_sandbox import SandboxServer
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from rotator.bootstrap import build_services
+from rotator.config import RotationWindowSettings, Settings
+from rotator.cycle import Rotator
 from rotator.domain.outcome import Result
 from rotator.metrics import Metrics
-from rotator.sandbox import SandboxServer
-from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.settings import RotationWindowSettings, Settings
 from rotator.vault import KvStore
-from tests.conftest import SANDBOX_T0, SmallOrg
+from tests.support.orgs import SANDBOX_T0, SmallOrg
 
 THURSDAY_NOON = SANDBOX_T0  # 2026-01-15 12:00 UTC
 DAY = timedelta(days=1)
@@ -52,7 +53,7 @@ def test_a_window_crossing_midnight_is_refused() -> None:
         window(start="22:00", end="06:00")
 
 
-def runtime(server: SandboxServer, org: SmallOrg, bao: OpenBaoDevServer, *, prefix: str, key_id: str) -> Runtime:
+def runtime(server: SandboxServer, org: SmallOrg, bao: OpenBaoDevServer, *, prefix: str, key_id: str) -> Rotator:
     settings = Settings.model_validate(
         {
             "orgs": [
@@ -73,7 +74,7 @@ def runtime(server: SandboxServer, org: SmallOrg, bao: OpenBaoDevServer, *, pref
         }
     )
     environ = {"WINDOW_TEST_ADMIN": org.admin.secret, "WINDOW_TEST_TOKEN": bao.root_token}
-    return Runtime(settings, environ, now=server.state.clock.now, metrics=Metrics())
+    return Rotator(build_services(settings, environ, now=server.state.clock.now, metrics=Metrics()))
 
 
 def test_keys_change_only_inside_the_window_and_are_watched_outside_it(
@@ -97,13 +98,13 @@ def test_keys_change_only_inside_the_window_and_are_watched_outside_it(
 
     early = runtime(sandbox, small_org, openbao, prefix=kv_prefix, key_id=old.id)
     [outcome] = early.run_cycle().outcomes
-    early.release()
+    early.services.gate.release()
 
     assert outcome.result is Result.SKIPPED and "outside the rotation window" in outcome.message
     assert {key.id for key in sandbox_state.all_keys()} == keys_before
-    assert early.metrics is not None
+    assert early.services.metrics is not None
     assert (
-        early.metrics.registry.get_sample_value(
+        early.services.metrics.registry.get_sample_value(
             "langsmith_rotator_key_expiry_timestamp_seconds",
             {"org": "acme", "description": "chatbot prod", "kind": "service_key", "managed": ""},
         )
@@ -113,20 +114,20 @@ def test_keys_change_only_inside_the_window_and_are_watched_outside_it(
     clock.set(THURSDAY_NOON)
     inside = runtime(sandbox, small_org, openbao, prefix=kv_prefix, key_id=old.id)
     [outcome] = inside.run_cycle().outcomes
-    inside.release()
+    inside.services.gate.release()
     assert outcome.result is Result.ROTATED, outcome.message
     [new_id] = {key.id for key in sandbox_state.all_keys()} - keys_before
 
     clock.set(THURSDAY_NOON + timedelta(hours=6))  # 18:00: closed again
     late = runtime(sandbox, small_org, openbao, prefix=kv_prefix, key_id=old.id)
     [outcome] = late.run_cycle().outcomes
-    late.release()
+    late.services.gate.release()
     assert outcome.result is Result.SKIPPED
     assert outcome.key_id == new_id and outcome.retiring_key_ids == (old.id,), "the journal still says who is who"
-    assert late.metrics is not None
+    assert late.services.metrics is not None
     samples = {
         (s.labels["description"], s.labels["managed"]): s.value
-        for family in late.metrics.registry.collect()
+        for family in late.services.metrics.registry.collect()
         for s in family.samples
         if s.name == "langsmith_rotator_key_expiry_timestamp_seconds"
     }

@@ -15,7 +15,8 @@ from rotator.langsmith import (
     LangSmithValidationError,
     OrgScopedKeyRequiresWorkspaceError,
 )
-from rotator.langsmith.errors import error_from_response, parse_retry_after
+from rotator.langsmith.errors import error_from_response
+from rotator.retry import parse_retry_after
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ROUTE = "/api/v1/orgs/current/service-keys/{api_key_id}"

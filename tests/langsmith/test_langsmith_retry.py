@@ -1,5 +1,5 @@
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from rotator.langsmith import (
     RetryPolicy,
 )
 from rotator.langsmith.retry import DEFAULT_RETRY, retrying
+from tests.support.clocks import FakeClock
 
 ROUTE = "/api/v1/orgs/current/service-keys"
 
@@ -28,25 +29,10 @@ def server_error() -> LangSmithServerError:
 
 
 @dataclass
-class FakeTime:
-    """A monotonic clock that moves only when slept on or when a call is said to take time."""
-
-    now: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
-@dataclass
 class Script:
     """Fails with ``failures`` in turn, then returns "ok"; each call takes ``call_seconds`` of fake time."""
 
-    time: FakeTime
+    time: FakeClock[float]
     failures: list[LangSmithError]
     call_seconds: float = 0.0
     calls: int = 0
@@ -60,15 +46,16 @@ class Script:
 
 
 def run(script: Script, policy: RetryPolicy = DEFAULT_RETRY) -> str:
-    return retrying(policy, sleep=script.time.sleep, clock=script.time.clock)(script)
+    return retrying(policy, sleep=script.time.sleep, clock=script.time)(script)
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> FakeClock[float]:
+    """A monotonic clock from 0 s that moves only when slept on or when a call is said to take time."""
+    return FakeClock(0.0)
 
 
-def test_waits_honour_retry_after_through_a_429_storm(fake_time: FakeTime) -> None:
+def test_waits_honour_retry_after_through_a_429_storm(fake_time: FakeClock[float]) -> None:
     script = Script(fake_time, [rate_limited(3), rate_limited(7), rate_limited(2)])
 
     assert run(script) == "ok"
@@ -81,7 +68,7 @@ def test_waits_honour_retry_after_through_a_429_storm(fake_time: FakeTime) -> No
     ("jitter", "waits"), [("top", [0.5, 1.0, 2.0, 4.0, 4.0]), ("bottom", [0.0, 0.0, 0.0, 0.0, 0.0])]
 )
 def test_backoff_is_full_jitter_over_a_doubling_capped_window(
-    jitter: str, waits: list[float], fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+    jitter: str, waits: list[float], fake_time: FakeClock[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("random.uniform", lambda low, high: high if jitter == "top" else low)
     script = Script(fake_time, [server_error() for _ in range(5)])
@@ -90,7 +77,7 @@ def test_backoff_is_full_jitter_over_a_doubling_capped_window(
     assert fake_time.sleeps == waits
 
 
-def test_gives_up_at_once_when_retry_after_exceeds_the_budget(fake_time: FakeTime) -> None:
+def test_gives_up_at_once_when_retry_after_exceeds_the_budget(fake_time: FakeClock[float]) -> None:
     script = Script(fake_time, [rate_limited(120)])
 
     with pytest.raises(LangSmithRateLimitError) as caught:
@@ -100,7 +87,7 @@ def test_gives_up_at_once_when_retry_after_exceeds_the_budget(fake_time: FakeTim
     assert (script.calls, fake_time.sleeps) == (1, [])
 
 
-def test_the_budget_counts_time_spent_in_requests(fake_time: FakeTime) -> None:
+def test_the_budget_counts_time_spent_in_requests(fake_time: FakeClock[float]) -> None:
     script = Script(fake_time, [rate_limited(3) for _ in range(5)], call_seconds=6)
 
     with pytest.raises(LangSmithRateLimitError):
@@ -110,7 +97,7 @@ def test_the_budget_counts_time_spent_in_requests(fake_time: FakeTime) -> None:
     assert (script.calls, fake_time.sleeps) == (2, [3.0])
 
 
-def test_stops_after_max_attempts_with_the_last_typed_error(fake_time: FakeTime) -> None:
+def test_stops_after_max_attempts_with_the_last_typed_error(fake_time: FakeClock[float]) -> None:
     script = Script(fake_time, [server_error() for _ in range(10)])
 
     with pytest.raises(LangSmithServerError):
@@ -120,7 +107,7 @@ def test_stops_after_max_attempts_with_the_last_typed_error(fake_time: FakeTime)
     assert len(fake_time.sleeps) == 2
 
 
-def test_unavailable_is_retried(fake_time: FakeTime) -> None:
+def test_unavailable_is_retried(fake_time: FakeClock[float]) -> None:
     script = Script(fake_time, [LangSmithUnavailableError("ConnectError", method="GET", path=ROUTE)])
 
     assert run(script) == "ok"
@@ -135,7 +122,7 @@ def test_unavailable_is_retried(fake_time: FakeTime) -> None:
         CreateOutcomeUnknownError("HTTP 500", method="POST", path=ROUTE, status=500),
     ],
 )
-def test_other_errors_are_not_retried(error: LangSmithError, fake_time: FakeTime) -> None:
+def test_other_errors_are_not_retried(error: LangSmithError, fake_time: FakeClock[float]) -> None:
     script = Script(fake_time, [error])
 
     with pytest.raises(type(error)):
@@ -144,7 +131,7 @@ def test_other_errors_are_not_retried(error: LangSmithError, fake_time: FakeTime
     assert (script.calls, fake_time.sleeps) == (1, [])
 
 
-def test_each_retry_is_logged(fake_time: FakeTime, logs: list[MutableMapping[str, Any]]) -> None:
+def test_each_retry_is_logged(fake_time: FakeClock[float], logs: list[MutableMapping[str, Any]]) -> None:
     run(Script(fake_time, [rate_limited(4)]))
 
     [event] = [e for e in logs if e["event"] == "langsmith.retry"]

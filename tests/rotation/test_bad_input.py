@@ -7,18 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from langsmith_sandbox import FaultRule
 from rotator.rotation import Result
-from rotator.sandbox import FaultRule
-from tests.rotation.conftest import (
-    CREATE_PATH,
-    DAY,
-    EDITOR_ROLE,
-    HOUR,
-    ORG_ADMIN_ROLE,
-    World,
-    assert_i1,
-    assert_invariants,
-)
+from tests.support.orgs import ORG_ADMIN_ROLE
+from tests.support.rotation_world import EDITOR_ROLE, HOUR, World, assert_i1, assert_invariants
+from tests.support.sandbox_vault_world import CREATE_PATH, DAY
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +124,7 @@ def test_a_failed_rotation_backs_off_until_forced(world: World) -> None:
     world.state.faults.remove(fault)
     runtime = world.runtime(secret)
     outcome = runtime.run_secret(runtime.settings.managed_secret("chatbot"), dry_run=False, force=True)
-    runtime.release()
+    runtime.services.gate.release()
 
     assert outcome.result is Result.COMPLETED, outcome.message
     assert_invariants(world, old_id=old.id, before=before, grace=timedelta(0))

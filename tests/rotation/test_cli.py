@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rotator.sandbox import FaultRule
-from tests.rotation.conftest import (
-    CREATE_PATH,
-    DAY,
-    ORG_ADMIN_ROLE,
-    World,
-    WorldFactory,
-    assert_i1,
-    assert_invariants,
-    run_cli,
-)
+from langsmith_sandbox import FaultRule
+from tests.support.orgs import ORG_ADMIN_ROLE
+from tests.support.rotation_world import World, WorldFactory, assert_i1, assert_invariants, run_cli
+from tests.support.sandbox_vault_world import CREATE_PATH, DAY
 
 pytestmark = pytest.mark.integration
 

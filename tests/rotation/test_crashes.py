@@ -11,43 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from rotator.domain.journal import SecretState
+from langsmith_sandbox import FaultRule
 from rotator.domain.rotation import Phase
 from rotator.failpoints import CRASH_EXIT_CODE
 from rotator.rotation import Result
-from rotator.sandbox import FaultRule
-from tests.rotation.conftest import (
-    CREATE_PATH,
-    DAY,
-    HOUR,
-    ORG_ADMIN_ROLE,
-    World,
-    WorldFactory,
-    assert_i1,
-    assert_i2,
-    assert_invariants,
-    run_cli,
-)
+from tests.support.crashes import CRASH_PHASES, phase_of
+from tests.support.orgs import ORG_ADMIN_ROLE
+from tests.support.rotation_world import HOUR, World, WorldFactory, assert_i1, assert_i2, assert_invariants, run_cli
+from tests.support.sandbox_vault_world import CREATE_PATH, DAY
 
 pytestmark = pytest.mark.integration
-
-# What the journal holds when the process dies at each failpoint (grace 0: one run goes all the way).
-# "retiring": the rotation is over and the old key waits in the journal's retiring list.
-CRASH_PHASES: dict[str, Phase | str] = {
-    "after_intent": Phase.INTENT,
-    "after_create": Phase.CREATED,
-    "after_verify": Phase.CREATED,
-    "before_vault_metadata": Phase.CREATED,
-    "after_vault_write": Phase.CREATED,
-    "after_promote": "retiring",
-    "after_delete": "retiring",
-}
-
-
-def phase_of(journal: SecretState) -> Phase | str | None:
-    if journal.rotation is not None:
-        return journal.rotation.phase
-    return "retiring" if journal.retiring else None
 
 
 @pytest.fixture

@@ -13,19 +13,18 @@ from typing import Any
 import httpx
 import pytest
 
-from rotator.cycle import Runtime
+from langsmith_sandbox import FaultRule, IssuedKey
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_VIEWER
+from rotator.bootstrap import build_services
+from rotator.config import Settings
+from rotator.cycle import Rotator
 from rotator.langsmith import LangSmithClient
 from rotator.rotation import Result
-from rotator.sandbox import FaultRule, IssuedKey
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_VIEWER
-from rotator.settings import Settings
 from rotator.vault import KvStore
-from tests.rotation.conftest import (
-    CREATE_PATH,
-    DAY,
+from tests.support.orgs import ORG_ADMIN_ROLE
+from tests.support.rotation_world import (
     EDITOR_ROLE,
     HOUR,
-    ORG_ADMIN_ROLE,
     World,
     WorldFactory,
     assert_i1,
@@ -33,6 +32,7 @@ from tests.rotation.conftest import (
     assert_invariants,
     run_cli,
 )
+from tests.support.sandbox_vault_world import CREATE_PATH, DAY
 
 pytestmark = pytest.mark.integration
 
@@ -146,7 +146,7 @@ def test_a_replacement_listed_with_a_wider_role_fails_verification_and_is_delete
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(LangSmithClient, "create_org_service_key", create_without_role)
         [outcome] = runtime.run_cycle().outcomes
-    runtime.release()
+    runtime.services.gate.release()
 
     assert outcome.result is Result.FAILED
     assert "failed verification" in outcome.message and "role_id" in outcome.message
@@ -273,14 +273,16 @@ def test_a_second_actor_recovering_a_rotation_in_flight_never_leaves_vault_with_
     try:
         assert verifying.wait(20), "the first actor never reached its Vault write"
         world.state.faults.add(FaultRule(path=CREATE_PATH, method="POST", status=400, times=1))
-        second = Runtime(Settings.model_validate(second_settings), world.credentials(), now=world.state.clock.now)
+        second = Rotator(
+            build_services(Settings.model_validate(second_settings), world.credentials(), now=world.state.clock.now)
+        )
         second.run_cycle()
-        second.release()
+        second.services.gate.release()
     finally:
         resume.set()
         thread.join(30)
         patch.undo()
-        first.release()
+        first.services.gate.release()
 
     assert outcomes and outcomes[0].result in (Result.SKIPPED, Result.FAILED), outcomes
     assert_i1(world)  # Vault never holds the key the second actor deleted
@@ -329,13 +331,13 @@ def test_revoke_old_deletes_a_leaked_key_even_when_the_listing_leaves_it_out(wor
     runtime = world.runtime(entry)
 
     outcome = runtime.run_secret(runtime.settings.managed[0], dry_run=False, force=True, revoke_old=True)
-    runtime.release()
+    runtime.services.gate.release()
 
     assert outcome.result is Result.FAILED, "the managed key itself is missing from the listing: no guessing"
     world.state.faults.clear()
     runtime = world.runtime(entry)
     outcome = runtime.run_secret(runtime.settings.managed[0], dry_run=False, force=True, revoke_old=True)
-    runtime.release()
+    runtime.services.gate.release()
     assert outcome.result is Result.COMPLETED, outcome.message
     assert not world.live_key(old.id)
     assert_i1(world)
@@ -450,7 +452,7 @@ def test_a_dry_run_outside_the_window_or_without_the_lease_says_a_real_run_would
     entry = world.managed(key=old)
     closed = (world.now() + 2 * HOUR).strftime("%H:%M")
     config = {**world.config(entry), "rotation_window": {"start": closed, "end": "23:59"}}
-    runtime = Runtime(Settings.model_validate(config), world.credentials(), now=world.state.clock.now)
+    runtime = Rotator(build_services(Settings.model_validate(config), world.credentials(), now=world.state.clock.now))
     [outcome] = runtime.run_cycle(dry_run=True).outcomes
     assert (
         outcome.result is Result.SKIPPED and "a real run now would skip: outside the rotation window" in outcome.message

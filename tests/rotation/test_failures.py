@@ -6,30 +6,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from langsmith_sandbox import FaultRule, IssuedKey
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from rotator.config import OrgSettings
 from rotator.domain.keys import CreatedKey
 from rotator.domain.rotation import Phase
-from rotator.langsmith import LangSmithClient
+from rotator.langsmith import ApiKeySource, LangSmithClient
+from rotator.ports import JsonValue
 from rotator.rotation import Result
-from rotator.sandbox import FaultRule, IssuedKey
-from rotator.sandbox.openbao import OpenBaoDevServer
-from rotator.settings import OrgSettings
-from rotator.vault import JsonValue, KvStore, VaultUnavailableError
-from tests.openbao_fixture import require_bao
-from tests.rotation.conftest import (
-    CREATE_PATH,
-    HOUR,
-    ORG_ADMIN_ROLE,
-    World,
-    WorldFactory,
-    assert_i1,
-    assert_i3,
-    assert_invariants,
-)
+from rotator.vault import KvStore, VaultUnavailableError
+from tests.support.openbao import require_bao
+from tests.support.orgs import ORG_ADMIN_ROLE
+from tests.support.rotation_world import HOUR, World, WorldFactory, assert_i1, assert_i3, assert_invariants
+from tests.support.sandbox_vault_world import CREATE_PATH
 
 pytestmark = pytest.mark.integration
 
@@ -185,17 +180,17 @@ def test_a_new_key_that_fails_verification_is_deleted_and_never_stored(
     old = world.managed_key(org_role_id=ORG_ADMIN_ROLE)
     before = world.key_ids()
     runtime = world.runtime(world.managed(key=old))
-    admin_build = runtime.build_client
+    admin_build = runtime.services.build_client
     attempts: list[str] = []
 
-    def build(org: OrgSettings, api_key: str) -> LangSmithClient:
-        if api_key == world.admin.secret:
+    def build(org: OrgSettings, api_key: str | ApiKeySource) -> LangSmithClient:
+        if not isinstance(api_key, str):  # the admin key, read from its source; the verifier passes a secret
             return admin_build(org, api_key)
         attempts.append("verify")
         world.state.faults.add(FaultRule(path="/api/v1/orgs/current/info", method="GET", status=401, times=1))
         return admin_build(org, api_key)
 
-    runtime.build_client = build
+    runtime.services = replace(runtime.services, build_client=build)
     [outcome] = runtime.run_cycle().outcomes
 
     assert outcome.result is Result.FAILED
@@ -279,7 +274,8 @@ def test_a_token_that_cannot_write_the_target_fails_before_creating_a_key(world:
 
     assert outcome.result is Result.FAILED
     assert f"may not update secret/data/{world.prefix}/apps/" in outcome.message
-    assert "(its capabilities there: read), so no key was created" in outcome.message
+    assert "no key was created: the Vault token may not" in outcome.message
+    assert "(its capabilities there: read)" in outcome.message
     assert_failed_cleanly(world, old, before)
     assert world.key_ids() == before, "no key created, so none to delete"
     assert_backoff_recorded(world)
@@ -360,9 +356,9 @@ def test_a_concurrent_write_to_the_target_wins_and_the_new_key_is_deleted(world:
     old = world.managed_key(org_role_id=ORG_ADMIN_ROLE)
     before = world.key_ids()
     runtime = world.runtime(world.managed(key=old))
-    admin_build = runtime.build_client
+    admin_build = runtime.services.build_client
 
-    def build(org: OrgSettings, api_key: str) -> LangSmithClient:
+    def build(org: OrgSettings, api_key: str | ApiKeySource) -> LangSmithClient:
         client = admin_build(org, api_key)
         create = client.create_org_service_key
 
@@ -375,7 +371,7 @@ def test_a_concurrent_write_to_the_target_wins_and_the_new_key_is_deleted(world:
         client.create_org_service_key = create_while_someone_writes  # type: ignore[method-assign]
         return client
 
-    runtime.build_client = build
+    runtime.services = replace(runtime.services, build_client=build)
     [outcome] = runtime.run_cycle().outcomes
 
     assert outcome.result is Result.FAILED

@@ -9,11 +9,10 @@ import httpx
 import pytest
 
 from rotator.rotation import Result
-from tests.rotation.conftest import (
-    DAY,
+from tests.support.orgs import ORG_ADMIN_ROLE
+from tests.support.rotation_world import (
     EDITOR_ROLE,
     HOUR,
-    ORG_ADMIN_ROLE,
     VIEWER_ROLE,
     World,
     WorldFactory,
@@ -21,6 +20,7 @@ from tests.rotation.conftest import (
     assert_invariants,
     sha256,
 )
+from tests.support.sandbox_vault_world import DAY
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rotator.sandbox import FaultRule
-from tests.rotation.conftest import CREATE_PATH, DAY, ORG_ADMIN_ROLE, World, WorldFactory, run_cli
+from langsmith_sandbox import FaultRule
+from tests.support.orgs import ORG_ADMIN_ROLE
+from tests.support.rotation_world import World, WorldFactory, run_cli
+from tests.support.sandbox_vault_world import CREATE_PATH, DAY
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +31,8 @@ def test_status_after_a_rotation_shows_the_grace_period_and_the_new_key(live_wor
     )
     assert run_cli(world, config, "once").code == 0
     holder = world.runtime(world.managed("chatbot", key=old))
-    assert holder.lease is not None and holder.lease.try_acquire(), "another process holds the lease"
+    lease = holder.services.gate.lease
+    assert lease is not None and lease.try_acquire(), "another process holds the lease"
 
     shown = run_cli(world, config, "status", "--output", "json")
 

@@ -20,12 +20,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from langsmith_sandbox import KeyRecord
 from rotator.domain.rotation import LAST_USE_SLACK
 from rotator.domain.timing import lead_time, timing_problems
 from rotator.rotation import Result
-from rotator.sandbox import KeyRecord
-from tests.conftest import SANDBOX_T0
-from tests.rotation.conftest import DAY, HOUR, World, WorldFactory, assert_i1
+from tests.support.orgs import SANDBOX_T0
+from tests.support.rotation_world import HOUR, World, WorldFactory, assert_i1
+from tests.support.sandbox_vault_world import DAY
 
 pytestmark = pytest.mark.integration
 
@@ -167,7 +168,9 @@ def test_old_keys_waiting_out_grace_or_hold_never_block_the_next_rotation(
 ) -> None:
     world = make_world()  # a new sandbox per example; the Vault prefix is shared, so the name is the example's own
     # The lease the last example's runs released lapsed at that world's time, long after this world's start.
-    world.kv.delete_metadata_and_all_versions(world.lease_path)
+    world.kv.session.client().secrets.kv.v2.delete_metadata_and_all_versions(
+        world.lease_path, mount_point=world.kv.mount
+    )
     world.state.clock.advance(timing.offset)
     name = f"p{next(_names)}"
     seeded = world.managed_key(name, lifetime=timing.lifetime, age=timing.age)

@@ -5,9 +5,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from rotator.sandbox import SandboxState
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORG_USER, WORKSPACE_EDITOR
-from tests.conftest import SANDBOX_T0, SmallOrg
+from langsmith_sandbox import SandboxState
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, ORG_USER, WORKSPACE_EDITOR
+from tests.support.orgs import SANDBOX_T0, SmallOrg
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,7 @@
-"""``python -m rotator.sandbox serve`` in a subprocess, as out-of-process tests and the demo run it."""
+"""``python -m langsmith_sandbox serve`` in a subprocess, as out-of-process tests and the demo run it; and
+``python -m langsmith_sandbox demo``, which ``make demo`` runs."""
 
+import os
 import signal
 import stat
 import subprocess
@@ -10,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rotator.sandbox import SandboxServer
-from rotator.sandbox.cli import main
+from langsmith_sandbox import SandboxServer
+from langsmith_sandbox.cli import main
 
 
 def wait_for(path: Path, process: subprocess.Popen[str]) -> None:
@@ -29,7 +31,7 @@ def read_env(path: Path) -> dict[str, str]:
 @pytest.mark.integration
 def test_serve_writes_credentials_serves_them_and_stops_on_sigterm(tmp_path: Path) -> None:
     env_file = tmp_path / "sandbox.env"
-    command = [sys.executable, "-m", "rotator.sandbox", "serve", "--seed", "demo"]
+    command = [sys.executable, "-m", "langsmith_sandbox", "serve", "--seed", "demo"]
     command += ["--now", "2026-01-15T12:00:00Z", "--env-file", str(env_file)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -54,7 +56,7 @@ def test_serve_writes_credentials_serves_them_and_stops_on_sigterm(tmp_path: Pat
 
 @pytest.mark.integration
 def test_serve_without_env_file_prints_the_variables_and_stops_on_sigint() -> None:
-    command = [sys.executable, "-m", "rotator.sandbox", "serve", "--seed", "demo"]
+    command = [sys.executable, "-m", "langsmith_sandbox", "serve", "--seed", "demo"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -90,7 +92,7 @@ def test_a_seed_file_path_is_accepted(tmp_path: Path) -> None:
     seed = tmp_path / "tiny.yaml"
     seed.write_text("orgs: [{name: Tiny, service_keys: [{name: k, reveal: true}]}]\n")
     env_file = tmp_path / "env"
-    command = [sys.executable, "-m", "rotator.sandbox", "serve", "--seed", str(seed), "--env-file", str(env_file)]
+    command = [sys.executable, "-m", "langsmith_sandbox", "serve", "--seed", str(seed), "--env-file", str(env_file)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(env_file, process)
@@ -108,3 +110,24 @@ def test_a_busy_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
             main(["serve", "--port", port])
     assert exited.value.code == 2
     assert "cannot listen" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_demo_shows_every_status_and_a_rotation(tmp_path: Path) -> None:
+    """Run from another directory, so it is the installed package (``-e ./langsmith_sandbox``) that runs."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("LANGSMITH_", "ROTATOR_"))}
+    command = [sys.executable, "-m", "langsmith_sandbox", "demo"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    print(result.stdout)  # echoed, so the suite-wide secret scan sees it too
+    print(result.stderr, file=sys.stderr)
+    assert result.returncode == 0, result.stderr
+    for status in ("expired", "critical", "warning", "too_old", "no_expiry", "ok"):
+        assert status in result.stdout
+    assert "PAT" in result.stdout
+    assert "would exit 2" in result.stdout
+    assert "prod-tracing: rotated" in result.stdout
+    assert "prod-tracing: completed" in result.stdout
+    assert "secret/langsmith/prod-tracing, version 2" in result.stdout
+    assert ": deleted" in result.stdout
+    assert "rotator status prod-tracing" in result.stdout and "grace — old key" in result.stdout
+    assert result.stderr.strip() == "", "the narrative is not interleaved with log lines (errors would show)"

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from rotator.sandbox import SandboxClock
+from langsmith_sandbox import SandboxClock
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 

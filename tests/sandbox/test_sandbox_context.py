@@ -3,9 +3,9 @@
 import httpx
 import pytest
 
-from rotator.sandbox import SandboxState
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORG_USER, WORKSPACE_VIEWER
-from tests.conftest import SmallOrg
+from langsmith_sandbox import SandboxState
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, ORG_USER, WORKSPACE_VIEWER
+from tests.support.orgs import SmallOrg
 
 pytestmark = pytest.mark.integration
 

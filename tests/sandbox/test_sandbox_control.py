@@ -7,8 +7,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from rotator.sandbox import SandboxServer
-from tests.conftest import SANDBOX_T0, SmallOrg
+from langsmith_sandbox import SandboxServer
+from tests.support.orgs import SANDBOX_T0, SmallOrg
 
 pytestmark = pytest.mark.integration
 

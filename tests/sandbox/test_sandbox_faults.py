@@ -5,9 +5,9 @@ import time
 import httpx
 import pytest
 
-from rotator.sandbox import FaultRule, SandboxServer, SandboxState
-from rotator.sandbox.faults import FaultInjector
-from tests.conftest import SmallOrg
+from langsmith_sandbox import FaultRule, SandboxServer, SandboxState
+from langsmith_sandbox.faults import FaultInjector
+from tests.support.orgs import SmallOrg
 
 SERVICE_KEYS = "/orgs/current/service-keys"
 SERVICE_KEYS_PATH = "/api/v1" + SERVICE_KEYS

@@ -6,9 +6,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from rotator.sandbox import SandboxState, User
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_VIEWER, WORKSPACE_EDITOR
-from tests.conftest import SANDBOX_T0, SmallOrg
+from langsmith_sandbox import SandboxState, User
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_VIEWER, WORKSPACE_EDITOR
+from tests.support.orgs import SANDBOX_T0, SmallOrg
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rotator.sandbox import DEMO_SEED, SandboxState, SeedError, load_seed, load_seed_file
-from rotator.sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN, WORKSPACE_ADMIN, WORKSPACE_EDITOR
-from tests.conftest import SANDBOX_T0
+from langsmith_sandbox import DEMO_SEED, SandboxState, SeedError, load_seed, load_seed_file
+from langsmith_sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN, WORKSPACE_ADMIN, WORKSPACE_EDITOR
+from tests.support.orgs import SANDBOX_T0
 
 
 def test_the_demo_seed_has_keys_in_every_state(sandbox_state: SandboxState) -> None:

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from rotator.sandbox import FaultRule, SandboxServer, SandboxState, views
-from tests.conftest import seed_small_org
+from langsmith_sandbox import FaultRule, SandboxServer, SandboxState, views
+from tests.support.orgs import seed_small_org
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ import re
 import httpx
 import pytest
 
-from rotator.sandbox import SandboxState
-from rotator.sandbox.roles import (
+from langsmith_sandbox import SandboxState
+from langsmith_sandbox.roles import (
     BUILTIN_BY_NAME,
     ORG_USER,
     ORGANIZATION_ADMIN,
@@ -16,7 +16,7 @@ from rotator.sandbox.roles import (
     WORKSPACE_EDITOR,
     WORKSPACE_VIEWER,
 )
-from tests.conftest import SmallOrg
+from tests.support.orgs import SmallOrg
 
 pytestmark = pytest.mark.integration
 

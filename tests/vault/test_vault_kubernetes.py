@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from rotator.sandbox.openbao import OpenBaoDevServer
+from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.vault import KubernetesAuth, KvStore, VaultAuthError, VaultSession
-from tests.secrets_scan import assert_no_secrets
-from tests.vault.conftest import LogList, grant
+from tests.support.logs import LogList
+from tests.support.openbao import grant
+from tests.support.secrets_scan import assert_no_secrets
 
 pytestmark = pytest.mark.integration
 

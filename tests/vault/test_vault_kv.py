@@ -8,19 +8,20 @@ from datetime import UTC, datetime
 import hvac.exceptions
 import pytest
 
-from rotator.sandbox.openbao import OpenBaoDevServer
+from langsmith_sandbox.openbao import OpenBaoDevServer
+from rotator.ports import SecretVersion
 from rotator.vault import (
     CasConflictError,
     KvStore,
-    SecretVersion,
     TokenAuth,
     VaultConfigError,
     VaultPermissionError,
     VaultSession,
 )
 from rotator.vault.kv import parse_time
-from tests.secrets_scan import assert_no_secrets
-from tests.vault.conftest import LogList, events, grant
+from tests.support.logs import LogList, events
+from tests.support.openbao import grant
+from tests.support.secrets_scan import assert_no_secrets
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +66,6 @@ def test_each_write_makes_a_new_version_and_old_versions_stay_readable(openbao_k
 def test_an_absent_path_reads_as_none(openbao_kv: KvStore, kv_prefix: str) -> None:
     assert openbao_kv.read(f"{kv_prefix}/never-written") is None
     assert openbao_kv.read_metadata(f"{kv_prefix}/never-written") is None
-    assert openbao_kv.list(f"{kv_prefix}/nothing-here") == []
 
 
 def test_a_deleted_latest_version_reads_as_none(openbao: OpenBaoDevServer, openbao_kv: KvStore, kv_prefix: str) -> None:
@@ -166,25 +166,6 @@ def test_custom_metadata_is_set_read_and_replaced_without_touching_max_versions(
     assert raw["delete_version_after"] == "72h0m0s"
     assert stored is not None
     assert stored.custom_metadata == {"rotated_by": "tests", "rotation_id": "r-2"}
-
-
-def test_list_names_the_children_of_a_folder(openbao_kv: KvStore, kv_prefix: str) -> None:
-    openbao_kv.write(f"{kv_prefix}/b", {"v": "1"}, cas=0)
-    openbao_kv.write(f"{kv_prefix}/a/deeper", {"v": "1"}, cas=0)
-
-    assert openbao_kv.list(kv_prefix) == ["a/", "b"]
-
-
-def test_delete_metadata_and_all_versions_purges_the_history(openbao_kv: KvStore, kv_prefix: str) -> None:
-    path = f"{kv_prefix}/app"
-    openbao_kv.write(path, {"v": "one"}, cas=0)
-    openbao_kv.write(path, {"v": "two"}, cas=1)
-
-    openbao_kv.delete_metadata_and_all_versions(path)
-
-    assert openbao_kv.read(path) is None
-    assert openbao_kv.read_metadata(path) is None
-    assert openbao_kv.write(path, {"v": "fresh"}, cas=0) == 1
 
 
 def test_writing_with_a_read_only_policy_is_a_permission_error_naming_the_path(

@@ -13,8 +13,8 @@ import hvac.exceptions
 import pytest
 import requests
 
-from rotator.sandbox import SandboxServer
-from rotator.sandbox.openbao import OpenBaoDevServer
+from langsmith_sandbox import SandboxServer
+from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.vault import (
     AppRoleAuth,
     KvStore,
@@ -26,13 +26,14 @@ from rotator.vault import (
     VaultUnavailableError,
 )
 from rotator.vault.auth import HvacClient
-from tests.openbao_fixture import require_bao
-from tests.secrets_scan import assert_no_secrets
-from tests.vault.conftest import FakeClock, LogList, events, grant
+from tests.support.clocks import FakeClock
+from tests.support.logs import LogList, events
+from tests.support.openbao import grant, require_bao
+from tests.support.secrets_scan import assert_no_secrets
 
 
 def approle_session(
-    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock, *, ttl: str = "1h", batch: bool = False
+    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock[float], *, ttl: str = "1h", batch: bool = False
 ) -> VaultSession:
     grant(openbao, f"{kv_prefix}-rw", {f"secret/data/{kv_prefix}/*": ["read", "create", "update"]})
     creds = openbao.create_approle(kv_prefix, [f"{kv_prefix}-rw"], ttl=ttl, batch=batch)
@@ -48,7 +49,7 @@ def logins(logs: LogList) -> list[str]:
 pytestmark = pytest.mark.integration
 
 
-def test_the_session_logs_in_lazily_once(openbao: OpenBaoDevServer, clock: FakeClock, logs: LogList) -> None:
+def test_the_session_logs_in_lazily_once(openbao: OpenBaoDevServer, clock: FakeClock[float], logs: LogList) -> None:
     session = VaultSession(address=openbao.address, auth=TokenAuth(openbao.root_token), clock=clock)
     assert logins(logs) == []
 
@@ -61,7 +62,7 @@ def test_the_session_logs_in_lazily_once(openbao: OpenBaoDevServer, clock: FakeC
 
 
 def test_a_token_with_a_third_of_its_ttl_left_is_renewed(
-    openbao: OpenBaoDevServer, clock: FakeClock, logs: LogList
+    openbao: OpenBaoDevServer, clock: FakeClock[float], logs: LogList
 ) -> None:
     token = openbao.create_token(["default"], ttl="30s")
     session = VaultSession(address=openbao.address, auth=TokenAuth(token), clock=clock)
@@ -85,7 +86,7 @@ def test_a_token_with_a_third_of_its_ttl_left_is_renewed(
 
 
 def test_a_token_that_never_expires_is_never_renewed(
-    openbao: OpenBaoDevServer, clock: FakeClock, logs: LogList
+    openbao: OpenBaoDevServer, clock: FakeClock[float], logs: LogList
 ) -> None:
     session = VaultSession(address=openbao.address, auth=TokenAuth(openbao.root_token), clock=clock)
     session.client()
@@ -99,7 +100,7 @@ def test_a_token_that_never_expires_is_never_renewed(
 
 
 def test_a_batch_token_is_replaced_by_logging_in_again(
-    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock, logs: LogList
+    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock[float], logs: LogList
 ) -> None:
     session = approle_session(openbao, kv_prefix, clock, ttl="60s", batch=True)
     old = session.client().token
@@ -114,7 +115,7 @@ def test_a_batch_token_is_replaced_by_logging_in_again(
 
 
 def test_a_token_whose_renewal_fails_is_replaced_by_logging_in_again(
-    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock, logs: LogList
+    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock[float], logs: LogList
 ) -> None:
     session = approle_session(openbao, kv_prefix, clock, ttl="60s")
     old = session.client().token
@@ -129,7 +130,7 @@ def test_a_token_whose_renewal_fails_is_replaced_by_logging_in_again(
 
 
 def test_a_token_revoked_mid_life_is_replaced_and_the_call_retried(
-    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock, logs: LogList
+    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock[float], logs: LogList
 ) -> None:
     session = approle_session(openbao, kv_prefix, clock)
     kv = KvStore(session)
@@ -146,7 +147,7 @@ def test_a_token_revoked_mid_life_is_replaced_and_the_call_retried(
 
 
 def test_a_fixed_token_revoked_mid_life_is_an_auth_error(
-    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock
+    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock[float]
 ) -> None:
     token = openbao.create_token(["default"])
     kv = KvStore(VaultSession(address=openbao.address, auth=TokenAuth(token), clock=clock))
@@ -158,7 +159,7 @@ def test_a_fixed_token_revoked_mid_life_is_an_auth_error(
 
 
 def test_session_logs_hold_no_token_or_credential(
-    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock, logs: LogList
+    openbao: OpenBaoDevServer, kv_prefix: str, clock: FakeClock[float], logs: LogList
 ) -> None:
     grant(openbao, f"{kv_prefix}-rw", {f"secret/data/{kv_prefix}/*": ["read", "create", "update"]})
     creds = openbao.create_approle(kv_prefix, [f"{kv_prefix}-rw"], ttl="60s")
@@ -336,7 +337,7 @@ def renewal(ttl: int, renewable: bool = True) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("fake_hvac")
-def test_a_renewal_capped_by_max_ttl_leads_to_a_fresh_login(clock: FakeClock, logs: LogList) -> None:
+def test_a_renewal_capped_by_max_ttl_leads_to_a_fresh_login(clock: FakeClock[float], logs: LogList) -> None:
     auth = CountingAuth(ttl=300)
     session = VaultSession(address="http://vault:8200", auth=auth, clock=clock)
     session.client().auth.token.renewals.append(renewal(50))  # 50 s is under a third of 300: capped
@@ -350,7 +351,7 @@ def test_a_renewal_capped_by_max_ttl_leads_to_a_fresh_login(clock: FakeClock, lo
 
 
 @pytest.mark.usefixtures("fake_hvac")
-def test_a_renewal_that_extends_keeps_the_token(clock: FakeClock) -> None:
+def test_a_renewal_that_extends_keeps_the_token(clock: FakeClock[float]) -> None:
     auth = CountingAuth(ttl=300)
     session = VaultSession(address="http://vault:8200", auth=auth, clock=clock)
     session.client().auth.token.renewals.append(renewal(300))
@@ -366,7 +367,7 @@ def test_a_renewal_that_extends_keeps_the_token(clock: FakeClock) -> None:
 
 
 @pytest.mark.usefixtures("fake_hvac")
-def test_a_renewal_while_vault_is_down_raises_instead_of_logging_in(clock: FakeClock) -> None:
+def test_a_renewal_while_vault_is_down_raises_instead_of_logging_in(clock: FakeClock[float]) -> None:
     auth = CountingAuth(ttl=300)
     session = VaultSession(address="http://vault:8200", auth=auth, clock=clock)
     session.client().auth.token.renewals.append(requests.exceptions.ConnectionError("Connection refused"))
@@ -379,7 +380,7 @@ def test_a_renewal_while_vault_is_down_raises_instead_of_logging_in(clock: FakeC
 
 
 @pytest.mark.usefixtures("fake_hvac")
-def test_a_refused_renewal_logs_in_again(clock: FakeClock, logs: LogList) -> None:
+def test_a_refused_renewal_logs_in_again(clock: FakeClock[float], logs: LogList) -> None:
     auth = CountingAuth(ttl=300)
     session = VaultSession(address="http://vault:8200", auth=auth, clock=clock)
     session.client().auth.token.renewals.append(

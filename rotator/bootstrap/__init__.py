@@ -1,0 +1,121 @@
+"""The composition root: Settings and the environment in, a frozen bundle of services out.
+
+This is the one place that reads the config to build adapters; each adapter takes its own options. Nothing
+here talks to LangSmith or Vault except to discover an org entry given without ids and to read each org's
+admin key (so a missing one is reported at start, not at the first poll).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import structlog
+
+from rotator.alerting import Alerting
+from rotator.bootstrap.langsmith import client_factory
+from rotator.bootstrap.sinks import build_sinks
+from rotator.bootstrap.vault import connect_vault
+from rotator.config import ConfigError, OrgSettings, Settings
+from rotator.discovery import SettingNames, discover
+from rotator.gate import RotationGate
+from rotator.inventory import ClientFactory
+from rotator.langsmith import LangSmithClient
+from rotator.metrics import Metrics
+from rotator.schedule import alert_hold_time
+from rotator.secrets import Credential, SecretResolver
+from rotator.services import Clock, Services, open_kv
+from rotator.state import DeliveryStateStore, JournalStore, Lease, StateLayout, new_holder_id
+from rotator.vault.state_store import VaultStateStore
+from rotator.vault.target import VaultSecretTarget
+
+__all__ = ["build_services", "utc_now"]
+
+log = structlog.get_logger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_services(
+    settings: Settings, environ: Mapping[str, str], *, now: Clock = utc_now, metrics: Metrics | None = None
+) -> Services:
+    """Raises ConfigError for a mistake in the config or the environment, naming the field; a Vault that
+    cannot answer raises its own error (an outage, not a mistake)."""
+    plain = SecretResolver(environ)
+    vault = connect_vault(settings.vault, plain) if settings.vault else None
+    kv = functools.partial(open_kv, vault, settings)
+    secrets = plain.with_vault(kv)
+    admin_keys = _admin_keys(settings, secrets)
+    build_client = client_factory(settings.http, metrics.observe_request if metrics is not None else None)
+    settings, notes = _discover_orgs(settings, admin_keys, build_client)
+    state = VaultStateStore(kv(None), settings.vault.state_prefix) if vault and settings.vault else None
+    dispatcher = build_sinks(
+        settings.alerts,
+        secrets,
+        on_delivery=metrics.observe_delivery if metrics is not None else None,
+        alertmanager_resolve_timeout=alert_hold_time(settings),
+        generator_url=settings.alerts.external_url,
+    )
+    lease = None
+    if state is not None and settings.managed:
+        lease = Lease(state, name=StateLayout().lease(settings.lease.name), ttl=settings.lease.ttl, now=now)
+    window = settings.rotation_window.to_window() if settings.rotation_window is not None else None
+    return Services(
+        settings=settings,
+        now=now,
+        metrics=metrics,
+        admin_keys=admin_keys,
+        build_client=build_client,
+        vault=vault,
+        journals=JournalStore(state) if state is not None else None,
+        gate=RotationGate(lease=lease, window=window, now=now),
+        dispatcher=dispatcher,
+        alerting=Alerting(
+            dispatcher,
+            DeliveryStateStore(state) if state is not None else None,
+            holder=lease.holder if lease is not None else new_holder_id(),
+            renotify_interval=settings.alerts.renotify_interval,
+            labels=settings.alerts.labels,
+        ),
+        targets=lambda secret: VaultSecretTarget(kv(secret.mount), secret.path),
+        discovery_notes=tuple(notes),
+    )
+
+
+def _admin_keys(settings: Settings, secrets: SecretResolver) -> dict[str, Credential]:
+    keys, problems = {}, []
+    for index, org in enumerate(settings.orgs):
+        needed_by = "the rotator, as its admin key" if settings.from_environment else f"orgs[{index}].api_key"
+        try:
+            keys[org.name] = secrets.credential(org.api_key, needed_by)
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems)
+    return keys
+
+
+def _discover_orgs(
+    settings: Settings, admin_keys: Mapping[str, Credential], build_client: ClientFactory
+) -> tuple[Settings, list[str]]:
+    if not any(org.discovered for org in settings.orgs):
+        return settings, []
+    orgs, notes = [], []
+    for index, org in enumerate(settings.orgs):
+        if not org.discovered:
+            orgs.append(org)
+            continue
+        names = SettingNames.environment() if settings.from_environment else SettingNames.config(index)
+        key = admin_keys[org.name]
+
+        def client_for(entry: OrgSettings, key: Credential = key) -> LangSmithClient:
+            return build_client(entry, key)
+
+        found = discover(org, client_for, names)
+        log.info("org.discovered", org=org.name, mode=found.words)
+        notes.append(found.words)
+        orgs.append(found.org)
+    return settings.model_copy(update={"orgs": orgs}), notes

@@ -1,5 +1,0 @@
-import sys
-
-from rotator.sandbox.cli import main
-
-sys.exit(main())

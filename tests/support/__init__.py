@@ -1,0 +1,1 @@
+"""Helpers the test suites import: worlds of real servers, in-memory ports, clocks, receivers, scanners."""
