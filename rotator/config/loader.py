@@ -23,7 +23,10 @@ from rotator.config.yaml_file import read_yaml
 def load_settings(config_path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Load from ``config_path`` (or ``$ROTATOR_CONFIG``) if given, else from the LANGSMITH_* variables."""
     environ = os.environ if environ is None else environ
-    env = Environment.model_validate(dict(environ))
+    try:
+        env = Environment.model_validate(dict(environ))
+    except ValidationError as error:  # the loc is the variable's own name
+        raise ConfigError([describe(e, {}, {}) for e in error.errors()]) from None
     path = config_path or env.ROTATOR_CONFIG
     if path:
         data = read_yaml(Path(path))

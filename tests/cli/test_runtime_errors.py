@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,19 @@ def test_a_missing_vault_ca_cert_is_a_config_error_naming_the_file(
     assert done.code == 3, done.stderr
     (line,) = rotator_cli.stderr_problems(done.stderr)
     assert line.startswith("config error: orgs[0].api_key.vault: ") and str(ca_cert) in line, line
+
+
+def test_a_malformed_environment_variable_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    env = {**rotator_cli.host_environ(), "LANGSMITH_API_KEY": "lsv2_sk_x", "LANGSMITH_ALLOW_INSECURE_HTTP": "maybe"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rotator", "check"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 3
+    (line,) = rotator_cli.stderr_problems(done.stderr)
+    assert line.startswith("config error: LANGSMITH_ALLOW_INSECURE_HTTP: "), line

@@ -92,3 +92,12 @@ def test_environment_mode_speaks_of_variables_for_insecure_http() -> None:
     assert problem.startswith("LANGSMITH_ENDPOINT:") and "set LANGSMITH_ALLOW_INSECURE_HTTP=true" in problem
     allowed = {"LANGSMITH_API_KEY": "k", "LANGSMITH_ENDPOINT": "http://langsmith.internal/api/v1"}
     assert load_settings(None, {**allowed, "LANGSMITH_ALLOW_INSECURE_HTTP": "true"}).orgs[0].allow_insecure_http
+
+
+def test_a_malformed_environment_variable_is_a_config_error_naming_it() -> None:
+    """Not a pydantic traceback: the variable, and what it should be."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"LANGSMITH_API_KEY": "lsv2_sk_x", "LANGSMITH_ALLOW_INSECURE_HTTP": "maybe"})
+    [problem] = caught.value.problems
+    assert problem.startswith("LANGSMITH_ALLOW_INSECURE_HTTP: ")
+    assert "boolean" in problem and "maybe" not in problem
