@@ -6,6 +6,7 @@ import hvac.exceptions
 import pytest
 import requests
 
+from rotator.ports import StoreError, WriteConflict
 from rotator.vault import (
     CasConflictError,
     VaultAuthError,
@@ -146,3 +147,25 @@ def test_the_context_manager_lets_typed_and_foreign_errors_through() -> None:
 
 def test_every_message_is_masked_even_when_built_by_hand() -> None:
     assert TOKEN not in str(VaultError(f"oops {TOKEN}"))
+
+
+@pytest.mark.parametrize(
+    ("error_type", "applied"),
+    [
+        (VaultPermissionError, False),
+        (VaultAuthError, False),
+        (VaultRequestError, False),
+        (VaultConfigError, False),
+        (VaultNotFoundError, False),
+        (VaultSealedError, False),
+        (CasConflictError, False),
+        (VaultUnavailableError, None),
+        (VaultServerError, None),
+    ],
+)
+def test_each_error_says_whether_a_failed_write_was_applied(error_type: type[VaultError], applied: bool | None) -> None:
+    """The saga reads this, not the class: a refusal means nothing was stored; a lost answer means unknown."""
+    error = error_type("x", operation="write", path="secret/data/a")
+    assert isinstance(error, StoreError)
+    assert error.write_applied is applied
+    assert isinstance(error, WriteConflict) is (error_type is CasConflictError)
