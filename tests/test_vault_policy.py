@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -66,7 +67,7 @@ def policy_world(openbao: OpenBaoDevServer, sandbox_now: tuple[SandboxServer, Sa
     return PolicyWorld(server, state, openbao, org.org_id, old.id, name, admin_path)
 
 
-def settings_for(world: PolicyWorld) -> Settings:
+def settings_for(world: PolicyWorld, managed: dict[str, Any] | None = None) -> Settings:
     return Settings.model_validate(
         {
             "orgs": [
@@ -80,7 +81,8 @@ def settings_for(world: PolicyWorld) -> Settings:
             "vault": {"address": world.openbao.address, "auth": {"method": "token", "token": {"env": "TOKEN"}}},
             "lease": {"name": world.name},
             "managed": [
-                {
+                managed
+                or {
                     "name": world.name,
                     "org": "acme",
                     "path": f"langsmith/{world.name}",
@@ -139,3 +141,44 @@ def test_a_policy_that_may_not_write_the_managed_path_creates_no_key(policy_worl
     assert outcome.result is Result.FAILED
     assert f"secret/data/langsmith/{world.name}" in outcome.message and "no key was created" in outcome.message
     assert len(world.state.all_keys()) == keys_before, "no key created, so none to delete again every backoff"
+
+
+SELF_POLICY = POLICY.with_name("rotator-self-rotation-policy.hcl")
+
+
+def self_rotation_settings(world: PolicyWorld) -> Settings:
+    """The admin key is the managed secret: `self: true`, at the org's api_key.vault path."""
+    return settings_for(world, {"name": world.name, "org": "acme", "self": True, "grace_period": "0"})
+
+
+def test_with_the_self_rotation_policy_the_rotator_rotates_its_own_key(policy_world: PolicyWorld) -> None:
+    world = policy_world
+    world.openbao.write_policy("langsmith-rotator", POLICY.read_text())
+    world.openbao.write_policy("langsmith-rotator-self", SELF_POLICY.read_text())
+    token = world.openbao.create_token(["langsmith-rotator", "langsmith-rotator-self"])
+    admin_before = world.openbao.root_client().secrets.kv.v2.read_secret_version(
+        path=world.admin_path, mount_point="secret", raise_on_deleted_version=False
+    )["data"]["data"]["api_key"]
+    runtime = Rotator(build_services(self_rotation_settings(world), {"TOKEN": token}))
+    with capture_logs() as logs:
+        outcome = runtime.run_secret(runtime.settings.managed[0], dry_run=False, force=True)
+        second = runtime.run_cycle()
+    assert outcome.result is Result.COMPLETED, outcome.message
+    assert all(o.ok for o in second.outcomes) and not second.report.failed_orgs, "it polls with its new key"
+    stored = runtime.services.kv().read(world.admin_path)
+    assert stored is not None and stored.data["api_key"] != admin_before
+    old = world.state.key_for_secret(admin_before)
+    assert old is not None and old.deleted_at is not None
+    assert [entry for entry in logs if "permission" in repr(entry).lower()] == []
+
+
+def test_without_the_self_rotation_policy_its_own_key_is_left_alone(policy_world: PolicyWorld) -> None:
+    world = policy_world
+    world.openbao.write_policy("langsmith-rotator", POLICY.read_text())
+    token = world.openbao.create_token(["langsmith-rotator"])
+    keys_before = len(world.state.all_keys())
+    runtime = Rotator(build_services(self_rotation_settings(world), {"TOKEN": token}))
+    outcome = runtime.run_secret(runtime.settings.managed[0], dry_run=False, force=True)
+    assert outcome.result is Result.FAILED
+    assert f"secret/data/{world.admin_path}" in outcome.message and "no key was created" in outcome.message
+    assert len(world.state.all_keys()) == keys_before

@@ -32,7 +32,8 @@ path "secret/data/langsmith-rotator/alerts" {
   capabilities = ["create", "read", "update"]
 }
 
-# The orgs' admin keys, when the config reads them from Vault (orgs[].api_key.vault): read only.
+# The orgs' admin keys, when the config reads them from Vault (orgs[].api_key.vault): read only, unless the
+# rotator rotates its own key (self: true): then add rotator-self-rotation-policy.hcl.
 path "secret/data/langsmith-rotator/admin/*" {
   capabilities = ["read"]
 }
