@@ -21,13 +21,12 @@ import yaml
 from rotator.domain.outcome import Result
 from rotator.metrics import PREFIX, Metrics
 from tests.support.dependencies import skip_or_fail
+from tests.support.kustomize import pod_template, render, the
 
 PROMETHEUS = Path(__file__).parent.parent / "deploy" / "prometheus"
 RULES = PROMETHEUS / "langsmith-rotator.rules.yaml"
 RULE_TESTS = PROMETHEUS / "langsmith-rotator.rules.test.yaml"
 PROMETHEUS_RULE = PROMETHEUS / "prometheusrule.yaml"
-POD_MONITOR = PROMETHEUS / "podmonitor.yaml"
-DEPLOYMENT = PROMETHEUS.parent / "kubernetes" / "deployment.yaml"
 JOB = "langsmith-key-rotator"
 SEVERITIES = {"warning", "critical"}
 
@@ -122,11 +121,12 @@ def test_rules_name_only_real_rotation_results() -> None:
 
 def test_pod_monitor_scrapes_the_daemon_under_the_job_the_rules_expect() -> None:
     assert f'up{{job="{JOB}"}}' in RULES.read_text()
-    monitor = load(POD_MONITOR)
-    pod_labels = load(DEPLOYMENT)["spec"]["template"]["metadata"]["labels"]
+    daemon = render("daemon")  # deploy/kubernetes/overlays/daemon, with its PodMonitor
+    monitor = the(daemon, "PodMonitor")
+    pod_labels = pod_template(daemon)["metadata"]["labels"]
     assert pod_labels[monitor["spec"]["jobLabel"]] == JOB
     assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-    ports = load(DEPLOYMENT)["spec"]["template"]["spec"]["containers"][0]["ports"]
+    ports = pod_template(daemon)["spec"]["containers"][0]["ports"]
     assert monitor["spec"]["podMetricsEndpoints"][0]["port"] in {port["name"] for port in ports}
 
 
