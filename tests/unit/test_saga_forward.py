@@ -352,5 +352,7 @@ def test_the_rotators_own_admin_key_is_never_rotated(world: SagaWorld) -> None:
     outcome = saga.run()
 
     assert outcome.result is Result.FAILED
-    assert "the rotator's own admin key" in outcome.message and "environment variable X" in outcome.message
+    assert (
+        "is the rotator's own admin key for org acme" in outcome.message and "environment variable X" in outcome.message
+    )
     assert world.key_ids() == before and world.live(admin.id)
