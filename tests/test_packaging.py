@@ -97,7 +97,8 @@ def test_the_product_never_imports_the_sandbox() -> None:
 def test_the_image_copies_only_the_rotator() -> None:
     lines = (REPO / "Dockerfile").read_text().splitlines()
     copies = [line.split()[1:-1] for line in lines if line.startswith("COPY") and "--from=" not in line]
-    assert {source for sources in copies for source in sources} == {"pyproject.toml", "README.md", "rotator"}
+    expected = {"pyproject.toml", "README.md", "image/constraints.txt", "rotator"}  # constraints: the pins
+    assert {source for sources in copies for source in sources} == expected
 
 
 def test_the_sandbox_distribution_lists_every_package_of_its_folder() -> None:
