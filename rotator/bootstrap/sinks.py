@@ -156,4 +156,5 @@ def sink_filter(min_severity: str, filters: SinkFilters) -> AlertFilter:
         orgs=frozenset(filters.orgs) if filters.orgs is not None else None,
         key_kinds=frozenset(filters.kinds) if filters.kinds is not None else None,
         managed=filters.managed,
+        conditions=frozenset(filters.conditions) if filters.conditions is not None else None,
     )

@@ -13,15 +13,17 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from rotator.config.errors import ConfigProblem, invalid
 from rotator.config.fields import Duration, NonBlank, StableName, StrictModel
 from rotator.config.secret_refs import SecretRef
-from rotator.domain.alerts import RESERVED_LABELS
+from rotator.domain.alerts import RESERVED_LABELS, AlertKind
 
 
 class SinkFilters(StrictModel):
-    """Send only alerts about these orgs, key kinds, or managed (true) / unmanaged (false) keys."""
+    """Send only alerts about these orgs, key kinds, or managed (true) / unmanaged (false) keys, or of these
+    conditions (``[rotation_succeeded]`` with ``min_severity: info`` makes a post-rotation hook)."""
 
     orgs: list[str] | None = None
     kinds: list[Literal["service_key", "personal_access_token"]] | None = None
     managed: bool | None = None
+    conditions: list[AlertKind] | None = None
 
 
 class _SinkSettings(StrictModel):

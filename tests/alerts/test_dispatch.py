@@ -445,3 +445,12 @@ def test_timeouts_come_from_the_settings() -> None:
         assert repr(dispatcher) == (
             "Dispatcher([LogSink(name='log'), AlertmanagerSink(name='alertmanager', url='http://127.0.0.1:9/api/v2/alerts')])"
         )
+
+
+def test_a_sink_may_take_only_rotations_a_post_rotation_hook() -> None:
+    """`filters.conditions: [rotation_succeeded]` with `min_severity: info`: a team's rollout trigger."""
+    hook = sink_filter("info", SinkFilters(conditions=["rotation_succeeded"]))
+    assert hook.accepts(rotated_event())
+    assert not hook.accepts(key_alert(severity=Severity.CRITICAL))
+    with pytest.raises(ValueError, match="rotation_succeeded"):
+        SinkFilters.model_validate({"conditions": ["rotated"]})
