@@ -449,7 +449,7 @@ def test_timeouts_come_from_the_settings() -> None:
 
 def test_a_sink_may_take_only_rotations_a_post_rotation_hook() -> None:
     """`filters.conditions: [rotation_succeeded]` with `min_severity: info`: a team's rollout trigger."""
-    hook = sink_filter("info", SinkFilters(conditions=["rotation_succeeded"]))
+    hook = sink_filter("info", SinkFilters.model_validate({"conditions": ["rotation_succeeded"]}))
     assert hook.accepts(rotated_event())
     assert not hook.accepts(key_alert(severity=Severity.CRITICAL))
     with pytest.raises(ValueError, match="rotation_succeeded"):
