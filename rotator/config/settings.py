@@ -43,10 +43,16 @@ class Settings(StrictModel):
         ``api_key.vault`` path, mount and field, unless the entry names them (then they must agree)."""
         if not isinstance(data, dict) or not isinstance(data.get("managed"), list):
             return data
-        orgs = {org.get("name"): org for org in data.get("orgs") or [] if isinstance(org, dict)}
+        listed = data.get("orgs")
+        orgs = {
+            org["name"]: org
+            for org in (listed if isinstance(listed, list) else [])
+            if isinstance(org, dict) and isinstance(org.get("name"), str)
+        }
         managed, problems = [], []
         for index, entry in enumerate(data["managed"]):
-            org = orgs.get(entry.get("org")) if isinstance(entry, dict) and entry.get("self") is True else None
+            named = entry.get("org") if isinstance(entry, dict) and entry.get("self") is True else None
+            org = orgs.get(named) if isinstance(named, str) else None
             if org is None or "path" in entry:
                 managed.append(entry)
                 continue

@@ -83,3 +83,14 @@ managed: [{{name: admin, org: acme, self: true}}]
 )
 def test_an_entry_that_would_strand_an_admin_key_is_refused(tmp_path: Path, entry: str, expected: str) -> None:
     assert problems(tmp_path, VAULT_ADMIN + f"  - {entry}\n") == [expected]
+
+
+def test_an_org_name_of_the_wrong_type_is_named_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzzing: the self-rotation defaults looked orgs up by name before the names were validated."""
+    text = f"""
+vault: {{address: "http://127.0.0.1:8200"}}
+orgs: [{{name: [a, b], organization_id: {ORG_ID}, api_key: {{env: K}}}}]
+managed: [{{name: admin, org: [a, b], self: true}}]
+"""
+    found = problems(tmp_path, text)
+    assert any(line.startswith("orgs[0].name: ") for line in found), found
