@@ -92,6 +92,20 @@ class _FaultyMemory:
         """The next ``times`` reads fail (a transient error, as from a sealed or unreachable store)."""
         self._faults.reads += times
 
+    @property
+    def pending_write_failures(self) -> int:
+        """Planned write failures not yet used."""
+        return len(self._faults.writes)
+
+    @property
+    def pending_read_failures(self) -> int:
+        return self._faults.reads
+
+    def clear_failures(self) -> None:
+        """Forget every planned failure not yet used (the write hook stays)."""
+        self._faults.writes.clear()
+        self._faults.reads = 0
+
     def _check_read(self, what: str) -> None:
         if self._faults.reads > 0:
             self._faults.reads -= 1
