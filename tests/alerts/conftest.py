@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,11 +9,12 @@ import pytest
 
 from rotator.alerts import HttpOptions, RetryPolicy
 from tests.support.alert_pipeline import Org, sandbox_org
-from tests.support.alertmanager import NULL_ROUTE, find_alertmanager, wait_for_alertmanager
+from tests.support.alertmanager import NULL_ROUTE, find_alertmanager
 from tests.support.clocks import FakeClock
 from tests.support.dependencies import skip_or_fail
 from tests.support.network import free_port
 from tests.support.receivers import Receiver, Reply
+from tests.support.served import served
 
 
 @pytest.fixture
@@ -62,29 +62,15 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (workdir / "alertmanager.yml").write_text(NULL_ROUTE)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = (workdir / "alertmanager.log").open("wb")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={workdir / 'alertmanager.yml'}",
-            f"--storage.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_alertmanager(url, process, workdir / "alertmanager.log")
+    argv = [
+        binary,
+        f"--config.file={workdir / 'alertmanager.yml'}",
+        f"--storage.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with served(argv, url=url, log_path=workdir / "alertmanager.log", what="Alertmanager"):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture

@@ -20,12 +20,13 @@ from rotator.alerts.dispatch import Dispatcher, SinkWork
 from rotator.bootstrap.sinks import build_sinks
 from rotator.config import AlertsSettings, ConfigError
 from rotator.secrets import SecretResolver
-from tests.support.alertmanager import NULL_ROUTE, find_alertmanager, wait_for_alertmanager
+from tests.support.alertmanager import NULL_ROUTE, find_alertmanager
 from tests.support.alerts import key_alert, trigger
 from tests.support.dependencies import skip_or_fail
 from tests.support.network import free_port
 from tests.support.receivers import Receiver
 from tests.support.secrets_scan import assert_no_secrets
+from tests.support.served import served
 
 BEARER = "am-bearer-token-0123456789abcdef"
 PASSWORD = "am-basic-password-0123456789"
@@ -89,23 +90,19 @@ def secured_alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     )
     (workdir / "alertmanager.yml").write_text(NULL_ROUTE)
     port = free_port()
-    log = (workdir / "alertmanager.log").open("wb")
-    process = subprocess.Popen(
-        [binary, f"--config.file={workdir / 'alertmanager.yml'}", f"--storage.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={workdir / 'web.yml'}",
-         "--cluster.listen-address="],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    argv = [
+        binary,
+        f"--config.file={workdir / 'alertmanager.yml'}",
+        f"--storage.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.config.file={workdir / 'web.yml'}",
+        "--cluster.listen-address=",
+    ]
     url = f"https://127.0.0.1:{port}"
-    try:
-        trust = ssl.create_default_context(cafile=cert)
-        wait_for_alertmanager(url, process, workdir / "alertmanager.log", verify=trust, auth=("rotator", PASSWORD))
+    trust = ssl.create_default_context(cafile=cert)
+    log_path = workdir / "alertmanager.log"
+    with served(argv, url=url, log_path=log_path, what="Alertmanager", verify=trust, auth=("rotator", PASSWORD)):
         yield SecuredAlertmanager(url, cert)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def _sink(server: SecuredAlertmanager, **extra: object) -> dict[str, object]:

@@ -16,7 +16,7 @@ import httpx
 
 from tests.support.dependencies import skip_or_fail
 from tests.support.network import free_port
-from tests.support.polling import wait_for
+from tests.support.served import served
 
 
 @dataclass
@@ -63,35 +63,14 @@ def serve_prometheus(
     config_path.write_text(json.dumps(config))  # JSON is YAML
     address = f"127.0.0.1:{free_port()}"
     log_path = workdir / "prometheus.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config_path}",
-                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
-                f"--web.listen-address={address}",
-                "--storage.tsdb.retention.time=1h",
-                "--log.level=warn",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        prometheus = Prometheus(f"http://{address}", log_path, process)
-        try:
-
-            def ready() -> bool:
-                assert process.poll() is None, f"Prometheus exited {process.returncode}:\n{prometheus.tail()}"
-                try:
-                    return httpx.get(f"{prometheus.url}/-/ready", timeout=2).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for(ready, timeout=30, what="Prometheus to be ready")
-            yield prometheus
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    argv = [
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+        f"--web.listen-address={address}",
+        "--storage.tsdb.retention.time=1h",
+        "--log.level=warn",
+    ]
+    url = f"http://{address}"
+    with served(argv, url=url, log_path=log_path, what="Prometheus") as process:
+        yield Prometheus(url, log_path, process)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from tests.support.dependencies import skip_or_fail
 from tests.support.network import free_port
-from tests.support.polling import wait_for
+from tests.support.served import served
 
 
 @contextmanager
@@ -25,24 +22,6 @@ def serve_pushgateway(workdir: Path, *flags: str, auth: tuple[str, str] | None =
         skip_or_fail("the Pushgateway is missing: apt-get install prometheus-pushgateway")
     assert binary is not None
     url = f"http://127.0.0.1:{free_port()}"
-    log_path = workdir / "pushgateway.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [binary, f"--web.listen-address={url.removeprefix('http://')}", *flags],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-
-            def ready() -> bool:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    return httpx.get(f"{url}/-/ready", auth=auth, timeout=2).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for(ready, timeout=15, what="the Pushgateway")
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    argv = [binary, f"--web.listen-address={url.removeprefix('http://')}", *flags]
+    with served(argv, url=url, log_path=workdir / "pushgateway.log", what="the Pushgateway", auth=auth):
+        yield url
