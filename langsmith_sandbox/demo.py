@@ -21,7 +21,6 @@ from rotator.observability import configure_logging
 from rotator.report.check_output import render_table, table_console
 from rotator.report.cycle_output import render_outcomes
 from rotator.report.status_output import render_statuses
-from rotator.vault import KvStore
 
 MANAGED_NAME = "prod-tracing"
 MANAGED_PATH = "langsmith/prod-tracing"
@@ -75,7 +74,8 @@ def running_demo() -> Iterator[Demo]:
             "DEMO_VAULT_TOKEN": bao.root_token,
         }
         runtime = Rotator(build_services(settings, environ, now=state.clock.now))
-        runtime.services.kv().write(MANAGED_PATH, {"api_key": managed.secret, "key_id": managed.id}, cas=0)
+        target = runtime.services.targets(runtime.settings.managed_secret(MANAGED_NAME))
+        target.write({"api_key": managed.secret, "key_id": managed.id}, cas=0)
         try:
             yield Demo(runtime, server.api_url, bao.address, state)
         finally:
@@ -122,14 +122,14 @@ def run_demo(console: Console) -> None:
 
 def _show_secret(console: Console, runtime: Rotator) -> None:
     """What Vault holds at the managed path, and whether LangSmith still lists the keys involved."""
-    kv: KvStore = runtime.services.kv()
-    stored = kv.read(MANAGED_PATH)
+    target = runtime.services.targets(runtime.settings.managed_secret(MANAGED_NAME))
+    stored = target.read()
     assert stored is not None
     org = runtime.settings.org_named("acme")
     with runtime.services.build_client(org, runtime.services.admin_keys["acme"]) as admin:
         listed = {key.id: key for key in admin.list_org_service_keys()}
     table = Table(show_header=False, box=None)
-    table.add_row("Vault", f"{kv.mount}/{MANAGED_PATH}, version {stored.version}")
+    table.add_row("Vault", f"{target.name}, version {stored.version}")
     key_id = str(stored.data.get("key_id"))
     key = listed.get(key_id)
     table.add_row("key in Vault", f"{key_id} ({key.short_key if key else 'not listed'})")

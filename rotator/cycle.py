@@ -139,7 +139,7 @@ class Rotator:
                     secret=secret,
                     org=org,
                     admin=admin,
-                    target=services.target(secret),
+                    target=services.targets(secret),
                     journal=services.journals,
                     verifier=self._verifier(org),
                     max_age=self.settings.policy_for(org).max_age,
@@ -173,7 +173,7 @@ class Rotator:
             )
         else:
             reason = (
-                f"the rotator reads it from {source}, not from {self.services.target(secret).name}, so it would "
+                f"the rotator reads it from {source}, not from {self.services.targets(secret).name}, so it would "
                 "go on using the old key until that is deleted; point this entry at that path, or set self: true"
             )
 
@@ -195,7 +195,7 @@ class Rotator:
         alerts = conditions_after_cycle(
             report,
             org_outcomes,
-            admin_key_ids=admin_key_ids(report, services.admin_secrets()),
+            admin_key_ids=admin_key_ids(report, {org: key.secret for org, key in services.admin_keys.items()}),
             admin_key_sources={org.name: describe_source(org.api_key) for org in self.settings.orgs},
         )
         result = services.alerting.run(

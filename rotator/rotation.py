@@ -26,9 +26,8 @@ import structlog
 
 from rotator import __version__
 from rotator.config import ManagedSecretSettings, OrgSettings
-from rotator.domain.admin_key import is_secret_of
 from rotator.domain.journal import HISTORY_LIMIT, Fingerprint, JournalError, Retiring, Rotation, SecretState
-from rotator.domain.keys import AccessScope, ApiKey, CreatedKey
+from rotator.domain.keys import AccessScope, ApiKey, CreatedKey, is_secret_of
 from rotator.domain.outcome import Outcome, Result
 from rotator.domain.policy import rotation_due_at
 from rotator.domain.rotation import (
@@ -233,40 +232,27 @@ class RotationSaga:
 
     # ── adoption and due time ────────────────────────────────────────────────────────────────────────────
 
-    def _adoptable(self, keys: Sequence[ApiKey]) -> ApiKey:
-        if self.secret.adopt is None:
-            return self._adoptable_from_target(keys)
-        adopt = AdoptBy(
-            key_id=str(self.secret.adopt.key_id) if self.secret.adopt.key_id else None,
-            description=self.secret.adopt.description,
-        )
+    def _adoptable(self, keys: Sequence[ApiKey], target: SecretVersion | None) -> ApiKey:
+        configured = self.secret.adopt
+        if configured is not None:
+            adopt = AdoptBy(str(configured.key_id) if configured.key_id else None, configured.description)
+        else:
+            held = target.data.get(self.secret.field) if target is not None else None
+            if not isinstance(held, str) or not held:
+                raise SagaFailure(
+                    f"cannot adopt: {self.target.name} holds no key to start from; give managed[].adopt (key_id or "
+                    "description)"
+                )
+            stored_id = target.data.get("key_id") if target is not None else None
+            adopt = AdoptBy(key_id=stored_id if isinstance(stored_id, str) else None, secret=held)
         try:
             return find_adoptable(keys, adopt)
         except AdoptionError as error:
             raise SagaFailure(f"cannot adopt: {error}") from None
 
-    def _adoptable_from_target(self, keys: Sequence[ApiKey]) -> ApiKey:
-        """Without ``adopt``, the key is the one whose secret the target already holds."""
-        target = self.target.read()
-        held = target.data.get(self.secret.field) if target is not None else None
-        if not isinstance(held, str) or not held:
-            raise SagaFailure(
-                f"cannot adopt: {self.target.name} holds no key to start from; give managed[].adopt (key_id or "
-                "description)"
-            )
-        stored_id = target.data.get("key_id") if target is not None else None
-        matches = [key for key in keys if key.id == stored_id or (stored_id is None and is_secret_of(held, key))]
-        if len(matches) != 1:
-            found = "no service key" if not matches else f"{len(matches)} service keys"
-            raise SagaFailure(
-                f"cannot adopt: {found} of the org match the key {self.target.name} holds; give managed[].adopt "
-                "(key_id or description)"
-            )
-        return matches[0]
-
     def _adopt(self, state: SecretState, keys: Sequence[ApiKey]) -> SecretState:
-        key = self._adoptable(keys)
         target = self.target.read()
+        key = self._adoptable(keys, target)
         stored_id = target.data.get("key_id") if target else None
         if stored_id is not None and stored_id != key.id:
             raise SagaFailure(f"cannot adopt key {key.id}: {self.target.name} holds key {stored_id}")
@@ -301,17 +287,16 @@ class RotationSaga:
         if state.rotation is not None or state.retiring:
             raise SagaFailure("a rotation of this secret is under way; import a secret only into an idle one")
         keys = self.admin.list_org_service_keys()
-        key = _by_id(keys, state.current_key_id) if state.current_key_id else self._adoptable(keys)
+        target = self.target.read()
+        key = _by_id(keys, state.current_key_id) if state.current_key_id else self._adoptable(keys, target)
         if key is None:
             raise SagaFailure(f"the managed key {state.current_key_id} is not in LangSmith's listing")
-        target = self.target.read()
         if self._in_vault(target):
             assert target is not None
             raise SagaFailure(
                 f"{self.target.name} already holds a key ({target.data.get('key_id', 'unnamed')}); nothing to import"
             )
-        prefix = key.short_key.rstrip(".")
-        if len(prefix) < len("lsv2_sk_") + 2 or not secret_value.startswith(prefix):
+        if not is_secret_of(secret_value, key):
             raise SagaFailure(f"the secret given is not key {key.short_key} (its prefix does not match)")
         problem = self._authenticates(secret_value, key)
         if problem is not None:

@@ -69,20 +69,18 @@ class SecretResolver:
 
     def credential(self, ref: SecretRef, needed_by: str) -> Credential:
         """The secret as a credential: read now (so a missing one is reported at start), and again when asked."""
-        return Credential(lambda: self.read(ref, needed_by), describe_source(ref), rereadable=ref.vault is not None)
+        return Credential(lambda: self.read(ref, needed_by), describe_source(ref))
 
 
 class Credential:
     """A secret read where it is kept. Its repr and str never show the value."""
 
-    def __init__(self, read: Callable[[], str], source: str, *, rereadable: bool) -> None:
+    def __init__(self, read: Callable[[], str], source: str) -> None:
         self._read = read
         self._lock = threading.Lock()
         self._value = read()
         self.source = source
         """Where the secret comes from, for messages."""
-        self.rereadable = rereadable
-        """Whether reading it again can give another value that the rotator itself wrote (a Vault field)."""
 
     def __repr__(self) -> str:
         return f"Credential({self.source})"

@@ -9,14 +9,14 @@ from datetime import datetime
 
 from rotator.alerting import Alerting
 from rotator.alerts import Dispatcher
-from rotator.config import ConfigError, ManagedSecretSettings, Settings
+from rotator.config import ManagedSecretSettings, Settings
 from rotator.gate import RotationGate
 from rotator.inventory import ClientFactory
 from rotator.metrics import Metrics
 from rotator.ports import SecretTarget
 from rotator.secrets import Credential
 from rotator.state import JournalStore
-from rotator.vault import KvStore, VaultSession
+from rotator.vault import VaultSession
 
 Clock = Callable[[], datetime]
 
@@ -41,23 +41,7 @@ class Services:
     discovery_notes: tuple[str, ...] = ()
     """Which organization or workspace each org entry without ids watches, and why (for the operator)."""
 
-    def kv(self, mount: str | None = None) -> KvStore:
-        """The KV v2 store of ``mount`` (the configured ``vault.kv_mount`` by default)."""
-        return open_kv(self.vault, self.settings, mount)
-
-    def target(self, secret: ManagedSecretSettings) -> SecretTarget:
-        return self.targets(secret)
-
-    def admin_secrets(self) -> dict[str, str]:
-        return {org: key.secret for org, key in self.admin_keys.items()}
-
     def close(self) -> None:
         """Release the lease and the alert sinks' connections: the end of a command or a daemon."""
         self.gate.release()
         self.dispatcher.close()
-
-
-def open_kv(vault: VaultSession | None, settings: Settings, mount: str | None = None) -> KvStore:
-    if vault is None or settings.vault is None:
-        raise ConfigError(["vault: not configured"])
-    return KvStore(vault, mount=mount or settings.vault.kv_mount)

@@ -32,7 +32,7 @@ def statuses(services: Services, secrets: Sequence[ManagedSecretSettings]) -> li
 def _status(
     services: Services, secret: ManagedSecretSettings, listed: Mapping[str, ApiKey], listing_problem: str | None
 ) -> SecretStatus:
-    target = services.target(secret)
+    target = services.targets(secret)
     try:
         assert services.journals is not None, "managed secrets need Vault"
         state, _ = services.journals.load(secret.name)

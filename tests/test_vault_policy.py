@@ -19,7 +19,7 @@ from rotator.bootstrap import build_services
 from rotator.config import Settings
 from rotator.cycle import Rotator
 from rotator.rotation import Result
-from rotator.vault import VaultPermissionError
+from rotator.vault import KvStore, VaultPermissionError, VaultSession
 from tests.support.orgs import seed_small_org
 
 pytestmark = pytest.mark.integration
@@ -67,6 +67,12 @@ def policy_world(openbao: OpenBaoDevServer, sandbox_now: tuple[SandboxServer, Sa
     return PolicyWorld(server, state, openbao, org.org_id, old.id, name, admin_path)
 
 
+def vault_session(runtime: Rotator) -> VaultSession:
+    """The runtime's own Vault session: it holds only the token under test."""
+    assert runtime.services.vault is not None
+    return runtime.services.vault
+
+
 def settings_for(world: PolicyWorld, managed: dict[str, Any] | None = None) -> Settings:
     return Settings.model_validate(
         {
@@ -109,7 +115,7 @@ def test_a_token_with_only_the_shipped_policy_runs_whole_cycles_without_a_permis
         ).run_cycle()  # a new process: a CronJob's next run
     assert outcome.result is Result.COMPLETED, outcome.message
     assert all(o.ok for o in second.outcomes + third.outcomes)
-    stored = runtime.services.kv().read(f"langsmith/{world.name}")
+    stored = KvStore(vault_session(runtime)).read(f"langsmith/{world.name}")
     assert stored is not None
     record = world.state.key(str(stored.data["key_id"]))
     assert record is not None and record.deleted_at is None
@@ -124,7 +130,7 @@ def test_a_token_with_only_the_shipped_policy_runs_whole_cycles_without_a_permis
         "the delivery state is kept in Vault: neither the next cycle nor the next process repeats an alert"
     )
     with pytest.raises(VaultPermissionError, match="permission denied"):
-        runtime.services.kv().write(f"elsewhere/{world.name}", {"x": "y"}, cas=0)
+        KvStore(vault_session(runtime)).write(f"elsewhere/{world.name}", {"x": "y"}, cas=0)
 
 
 def test_a_policy_that_may_not_write_the_managed_path_creates_no_key(policy_world: PolicyWorld) -> None:
@@ -165,7 +171,7 @@ def test_with_the_self_rotation_policy_the_rotator_rotates_its_own_key(policy_wo
         second = runtime.run_cycle()
     assert outcome.result is Result.COMPLETED, outcome.message
     assert all(o.ok for o in second.outcomes) and not second.report.failed_orgs, "it polls with its new key"
-    stored = runtime.services.kv().read(world.admin_path)
+    stored = KvStore(vault_session(runtime)).read(world.admin_path)
     assert stored is not None and stored.data["api_key"] != admin_before
     old = world.state.key_for_secret(admin_before)
     assert old is not None and old.deleted_at is not None

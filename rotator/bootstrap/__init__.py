@@ -25,8 +25,10 @@ from rotator.langsmith import LangSmithClient
 from rotator.metrics import Metrics
 from rotator.schedule import alert_hold_time
 from rotator.secrets import Credential, SecretResolver
-from rotator.services import Clock, Services, open_kv
-from rotator.state import DeliveryStateStore, JournalStore, Lease, StateLayout, new_holder_id
+from rotator.services import Clock, Services
+from rotator.state import DeliveryStateStore, JournalStore, Lease, new_holder_id
+from rotator.state.layout import LAYOUT
+from rotator.vault import KvStore, VaultSession
 from rotator.vault.state_store import VaultStateStore
 from rotator.vault.target import VaultSecretTarget
 
@@ -46,7 +48,7 @@ def build_services(
     cannot answer raises its own error (an outage, not a mistake)."""
     plain = SecretResolver(environ)
     vault = connect_vault(settings.vault, plain) if settings.vault else None
-    kv = functools.partial(open_kv, vault, settings)
+    kv = functools.partial(_kv, vault, settings)
     secrets = plain.with_vault(kv)
     admin_keys = _admin_keys(settings, secrets)
     build_client = client_factory(settings.http, metrics.observe_request if metrics is not None else None)
@@ -61,7 +63,7 @@ def build_services(
     )
     lease = None
     if state is not None and settings.managed:
-        lease = Lease(state, name=StateLayout().lease(settings.lease.name), ttl=settings.lease.ttl, now=now)
+        lease = Lease(state, name=LAYOUT.lease(settings.lease.name), ttl=settings.lease.ttl, now=now)
     window = settings.rotation_window.to_window() if settings.rotation_window is not None else None
     return Services(
         settings=settings,
@@ -83,6 +85,13 @@ def build_services(
         targets=lambda secret: VaultSecretTarget(kv(secret.mount), secret.path),
         discovery_notes=tuple(notes),
     )
+
+
+def _kv(vault: VaultSession | None, settings: Settings, mount: str | None) -> KvStore:
+    """The KV v2 store of ``mount`` (the configured ``vault.kv_mount`` when None)."""
+    if vault is None or settings.vault is None:
+        raise ConfigError(["vault: not configured"])
+    return KvStore(vault, mount=mount or settings.vault.kv_mount)
 
 
 def _admin_keys(settings: Settings, secrets: SecretResolver) -> dict[str, Credential]:

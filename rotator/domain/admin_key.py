@@ -1,22 +1,11 @@
-"""Which listed key is the rotator's own admin key. Pure.
-
-LangSmith shows the first characters of a key as its ``short_key``; an admin secret that begins with a key's
-short_key is that key's, when the prefix is long enough to tell keys apart.
-"""
+"""Which listed key is the rotator's own admin key. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from rotator.domain.check import CheckReport
-from rotator.domain.keys import ApiKey
-
-MIN_PREFIX = 10
-
-
-def is_secret_of(secret: str, key: ApiKey) -> bool:
-    prefix = key.short_key.rstrip(".")
-    return len(prefix) >= MIN_PREFIX and secret.startswith(prefix)
+from rotator.domain.keys import ApiKey, is_secret_of
 
 
 def admin_key_ids(report: CheckReport, secrets: Mapping[str, str]) -> dict[str, str]:

@@ -76,3 +76,13 @@ class OrgInfo:
     max_service_key_expiry_days: int | None = None
     max_pat_expiry_days: int | None = None
     max_api_key_expiry_days: int | None = None
+
+
+MIN_SECRET_PREFIX = 10
+"""LangSmith shows a key's first characters as its ``short_key``; this many tell keys apart."""
+
+
+def is_secret_of(secret: str, key: ApiKey) -> bool:
+    """Whether ``secret`` is ``key``'s: it begins with the key's short_key, when that is long enough to tell."""
+    prefix = key.short_key.rstrip(".")
+    return len(prefix) >= MIN_SECRET_PREFIX and secret.startswith(prefix)

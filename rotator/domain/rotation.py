@@ -4,11 +4,11 @@ when the old key may go, and how long to back off. The saga in ``rotator.rotatio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from rotator.domain.keys import AccessScope, ApiKey, KeyKind, OrgInfo, Role, Workspace
+from rotator.domain.keys import AccessScope, ApiKey, KeyKind, OrgInfo, Role, Workspace, is_secret_of
 from rotator.domain.timing import MAX_LIFETIME
 
 BACKOFF_FIRST = timedelta(hours=1)
@@ -35,8 +35,12 @@ class AdoptionError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class AdoptBy:
+    """The config's ``adopt`` (a key id or an exact description), or, without it, what the target holds: its
+    ``key_id``, else the secret, whose first characters are a listed key's ``short_key``."""
+
     key_id: str | None = None
     description: str | None = None
+    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +93,20 @@ def find_adoptable(keys: Sequence[ApiKey], adopt: AdoptBy) -> ApiKey:
                 raise AdoptionError(f"key {adopt.key_id} is a personal access token; only service keys are managed")
             raise AdoptionError(f"no service key with id {adopt.key_id} in the org")
         return matches[0]
-    matches = [key for key in services if key.description == adopt.description]
+    if adopt.description is not None:
+        matches = [key for key in services if key.description == adopt.description]
+        if len(matches) != 1:
+            found = "no service key" if not matches else f"{len(matches)} service keys"
+            raise AdoptionError(
+                f"{found} with description {adopt.description!r}; adopt by key_id instead"
+                + (f" (candidates: {', '.join(key.id for key in matches)})" if matches else "")
+            )
+        return matches[0]
+    secret = adopt.secret or ""
+    matches = [key for key in services if is_secret_of(secret, key)]
     if len(matches) != 1:
         found = "no service key" if not matches else f"{len(matches)} service keys"
-        raise AdoptionError(
-            f"{found} with description {adopt.description!r}; adopt by key_id instead"
-            + (f" (candidates: {', '.join(key.id for key in matches)})" if matches else "")
-        )
+        raise AdoptionError(f"{found} of the org match the key the target holds; give managed[].adopt")
     return matches[0]
 
 
@@ -324,15 +335,15 @@ def mismatches(created: ApiKey, spec: ReplacementSpec) -> list[str]:
         "workspace_names" in created.unread and "workspace_names" in spec.unlisted
     ):
         found.append(f"workspaces {sorted(names)} != {sorted(spec.workspace_names)}")
-    for field, listed, planned in (
+    for role, listed, planned in (
         ("role_id", created.role_id, spec.role_id),
         ("org_role_id", created.org_role_id, spec.org_role_id),
     ):
-        if field in created.unread:
-            if field not in spec.unlisted:
-                found.append(f"{field} unlisted")
+        if role in created.unread:
+            if role not in spec.unlisted:
+                found.append(f"{role} unlisted")
         elif listed != planned:
-            found.append(field)
+            found.append(role)
     if "expires_at" in created.unread:
         if "expires_at" not in spec.unlisted:
             found.append("expires_at unlisted")

@@ -66,6 +66,17 @@ def test_adopt_by_id_or_exact_description() -> None:
     assert find_adoptable(keys, AdoptBy(description="chatbot")).id == "a"
 
 
+def test_without_adopt_the_key_is_the_one_whose_secret_the_target_holds() -> None:
+    keys = [key("a"), replace(key("b"), short_key="lsv2_sk_cd34..."), key("pat", kind=KeyKind.PERSONAL_ACCESS_TOKEN)]
+    assert find_adoptable(keys, AdoptBy(secret="lsv2_sk_cd34" + "x" * 30)).id == "b"
+    assert find_adoptable(keys, AdoptBy(key_id="a", secret="lsv2_sk_cd34" + "x" * 30)).id == "a", "key_id wins"
+    with pytest.raises(AdoptionError, match="2 service keys of the org match the key the target holds"):
+        find_adoptable([key("a"), key("c")], AdoptBy(secret="lsv2_sk_ab12" + "x" * 30))
+    with pytest.raises(AdoptionError, match="no service key of the org match"):
+        find_adoptable(keys, AdoptBy(secret="lsv2_sk_ef56" + "x" * 30))
+    assert "lsv2" not in repr(AdoptBy(secret="lsv2_sk_cd34" + "x" * 30)), "the secret stays out of reprs"
+
+
 @pytest.mark.parametrize(
     ("adopt", "message"),
     [

@@ -26,7 +26,7 @@ def admin_from_target(world: SagaWorld) -> Credential:
         assert stored is not None
         return str(stored.data["api_key"])
 
-    return Credential(read, world.target.name, rereadable=True)
+    return Credential(read, world.target.name)
 
 
 @pytest.fixture
