@@ -147,7 +147,7 @@ class Rotator:
                     dry_run=dry_run,
                     guard=services.gate.guard,
                     own_admin_key=self._own_admin_key(org, secret),
-                    on_promoted=services.admin_keys[org.name].switch if secret.manages_admin_key else _keep,
+                    on_promoted=services.admin_keys[org.name].switch if secret.manages_admin_key else None,
                 )
                 return step(saga)
         except Exception as error:  # one secret's bug must not stop the others
@@ -260,7 +260,3 @@ def _log_expiry_events(report: CheckReport) -> None:
         )
     for inv in report.failed_orgs:
         log.error("org.poll_failed", org=inv.org, error=inv.error)
-
-
-def _keep(secret: str) -> None:
-    """Another managed secret's promotion changes nothing the rotator itself uses."""

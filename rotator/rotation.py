@@ -132,7 +132,7 @@ class RotationSaga:
         sleep: Callable[[float], None] = time.sleep,
         guard: Callable[[], None] = lambda: None,
         own_admin_key: Callable[[ApiKey, str | None], str | None] = lambda key, stored: None,
-        on_promoted: Callable[[str], None] = lambda secret: None,
+        on_promoted: Callable[[str], None] | None = None,
     ) -> None:
         self.secret = secret
         self.org = org
@@ -529,7 +529,7 @@ class RotationSaga:
         )
         self._promoted = True
         self._log.info("rotation.promoted", new_key_id=rotation.new_key_id, old_key_id=rotation.old_key_id)
-        if secret:
+        if secret and self.on_promoted is not None:
             self.on_promoted(secret)
         return state
 

@@ -163,7 +163,7 @@ class SagaWorld:
         *,
         dry_run: bool = False,
         admin: KeyAdmin | None = None,
-        on_promoted: Callable[[str], None] = lambda secret: None,
+        on_promoted: Callable[[str], None] | None = None,
     ) -> RotationSaga:
         return RotationSaga(
             secret=secret,
@@ -188,7 +188,7 @@ class SagaWorld:
         revoke_old: bool = False,
         dry_run: bool = False,
         admin: KeyAdmin | None = None,
-        on_promoted: Callable[[str], None] = lambda secret: None,
+        on_promoted: Callable[[str], None] | None = None,
     ) -> Outcome:
         """One run of a fresh saga, as one cycle of one process runs it."""
         saga = self.saga(secret, dry_run=dry_run, admin=admin, on_promoted=on_promoted)
