@@ -22,11 +22,11 @@ from langsmith_sandbox.roles import BUILTIN_BY_NAME, ORGANIZATION_ADMIN
 from rotator.bootstrap import build_services
 from rotator.config import Settings
 from rotator.cycle import Rotator
-from rotator.inventory import POLL_CONCURRENCY
 from rotator.observability import configure_logging
 
 REQUESTS_PER_ORG = 3
 KEYS_PER_ORG = 20
+POLL_CONCURRENCY = 8  # the pool size before inventory sized itself to the work; superseded by bench/
 
 
 def seed(state: SandboxState, orgs: int) -> tuple[Settings, dict[str, str]]:

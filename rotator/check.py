@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import structlog
 
+from rotator.admin_clients import AdminClients
 from rotator.domain.check import CheckReport, ManagedKeys, RetiringMark, build_check_report
 from rotator.domain.journal import JournalError
 from rotator.inventory import take_inventory
@@ -15,9 +16,11 @@ from rotator.services import Services
 log = structlog.get_logger(__name__)
 
 
-def check(services: Services) -> CheckReport:
+def check(services: Services, clients: AdminClients | None = None) -> CheckReport:
+    """``clients``: the cycle's admin clients, whose reads the cycle's sagas share; else the check's own."""
     settings = services.settings
-    inventories = take_inventory(settings.orgs, services.admin_keys, services.build_client)
+    with AdminClients(services.build_client, services.admin_keys) as own:
+        inventories = take_inventory(settings.orgs, clients or own, settings.concurrency.inventory_workers)
     policies = {org.name: settings.policy_for(org) for org in settings.orgs}
     return build_check_report(inventories, policies, services.now(), managed_keys(services))
 

@@ -7,14 +7,17 @@ due rotations, due deletions) → alerting → the cycle's log line and metrics.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import structlog
 
+from rotator.admin_clients import AdminClients
 from rotator.alerting import AlertingResult
 from rotator.check import check
 from rotator.config import ManagedSecretSettings, OrgSettings, Settings
@@ -80,13 +83,12 @@ class Rotator:
         started = time.monotonic()
         for key in self.services.admin_keys.values():
             key.refresh()  # replaced in Vault since the last cycle (by another replica, or by hand): use it now
-        report = self.check()
-        _log_expiry_events(report)
-        outcomes = tuple(
-            self.run_secret(secret, dry_run=dry_run, force=secret.name in force) for secret in self.settings.managed
-        )
-        if any(outcome.promoted or outcome.result is Result.COMPLETED for outcome in outcomes):
-            report = self.check()  # keys were created or deleted: metrics should show them as they are now
+        with AdminClients(self.services.build_client, self.services.admin_keys) as clients:
+            report = check(self.services, clients)
+            _log_expiry_events(report)
+            outcomes = self._run_sagas(clients, dry_run=dry_run, force=force)
+            if any(outcome.promoted or outcome.result is Result.COMPLETED for outcome in outcomes):
+                report = check(self.services, clients)  # keys were created or deleted: show them as they are now
         undelivered = {} if dry_run else self._alert(report, outcomes).undelivered
         result = CycleResult(report, outcomes, time.monotonic() - started, undelivered)
         self._record(result)
@@ -98,20 +100,50 @@ class Rotator:
         """One managed secret, if this process may rotate now: it holds the lease and is inside the window.
 
         A dry run asks the same questions without taking the lease, and says what a real run would do."""
-        blocked = self.services.gate.why_not(dry_run=dry_run)
-        if blocked:
-            outcome = self._blocked(secret, *blocked)
-        else:
-            outcome = self._run_saga(secret, lambda saga: saga.run(force=force, revoke_old=revoke_old), dry_run)
-        log.info("rotation.outcome", managed=outcome.name, result=outcome.result.value, message=outcome.message)
-        return outcome
+        with AdminClients(self.services.build_client, self.services.admin_keys) as clients:
+            return self._run_secret(secret, clients, dry_run=dry_run, force=force, revoke_old=revoke_old)
 
     def import_secret(self, secret: ManagedSecretSettings, value: str, *, dry_run: bool) -> Outcome:
         """`rotator adopt NAME --secret-stdin`: store the managed key's existing secret in Vault."""
         blocked = self.services.gate.why_not(dry_run=dry_run)
         if blocked:
             return self._blocked(secret, *blocked)
-        return self._run_saga(secret, lambda saga: saga.import_secret(value), dry_run)
+        with AdminClients(self.services.build_client, self.services.admin_keys) as clients:
+            return self._run_saga(secret, clients, lambda saga: saga.import_secret(value), dry_run)
+
+    def _run_sagas(self, clients: AdminClients, *, dry_run: bool, force: Collection[str]) -> tuple[Outcome, ...]:
+        """The managed secrets' sagas, ``concurrency.rotations`` at a time, each secret once. The entries that
+        rotate an org's own admin key run after the others: each switches every client of its org to the new key,
+        and the old key may be deleted at once (grace 0), under the feet of a saga still using it."""
+
+        def run(secret: ManagedSecretSettings) -> Outcome:
+            return self._run_secret(secret, clients, dry_run=dry_run, force=secret.name in force)
+
+        managed = self.settings.managed
+        others = [secret for secret in managed if not secret.manages_admin_key]
+        workers = max(1, min(self.settings.concurrency.rotations, len(others)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rotate") as pool:
+            outcomes = dict(zip((secret.name for secret in others), pool.map(run, others), strict=True))
+        outcomes.update((secret.name, run(secret)) for secret in managed if secret.manages_admin_key)
+        return tuple(outcomes[secret.name] for secret in managed)
+
+    def _run_secret(
+        self,
+        secret: ManagedSecretSettings,
+        clients: AdminClients,
+        *,
+        dry_run: bool,
+        force: bool,
+        revoke_old: bool = False,
+    ) -> Outcome:
+        blocked = self.services.gate.why_not(dry_run=dry_run)
+        if blocked:
+            outcome = self._blocked(secret, *blocked)
+        else:
+            run = functools.partial(RotationSaga.run, force=force, revoke_old=revoke_old)
+            outcome = self._run_saga(secret, clients, run, dry_run)
+        log.info("rotation.outcome", managed=outcome.name, result=outcome.result.value, message=outcome.message)
+        return outcome
 
     def _blocked(self, secret: ManagedSecretSettings, result: Result, message: str) -> Outcome:
         """A secret this process may not rotate now (standby, outside the window, stopping) is still watched:
@@ -128,28 +160,32 @@ class Rotator:
         return Outcome(secret.name, result, message, key_id=state.current_key_id, retiring_key_ids=retiring)
 
     def _run_saga(
-        self, secret: ManagedSecretSettings, step: Callable[[RotationSaga], Outcome], dry_run: bool
+        self,
+        secret: ManagedSecretSettings,
+        clients: AdminClients,
+        step: Callable[[RotationSaga], Outcome],
+        dry_run: bool,
     ) -> Outcome:
         services = self.services
         org = self.settings.org_named(secret.org)
         try:
-            assert services.journals is not None, "managed secrets need Vault"
-            with services.build_client(org, services.admin_keys[org.name]) as admin:
-                saga = RotationSaga(
-                    secret=secret,
-                    org=org,
-                    admin=admin,
-                    target=services.targets(secret),
-                    journal=services.journals,
-                    verifier=self._verifier(org),
-                    max_age=self.settings.policy_for(org).max_age,
-                    now=services.now,
-                    dry_run=dry_run,
-                    guard=services.gate.guard,
-                    own_admin_key=self._own_admin_key(org, secret),
-                    on_promoted=services.admin_keys[org.name].switch if secret.manages_admin_key else None,
-                )
-                return step(saga)
+            if services.journals is None:
+                raise RuntimeError("managed secrets need Vault")  # the config refuses them without: a bug
+            saga = RotationSaga(
+                secret=secret,
+                org=org,
+                admin=clients(org),
+                target=services.targets(secret),
+                journal=services.journals,
+                verifier=self._verifier(org),
+                max_age=self.settings.policy_for(org).max_age,
+                now=services.now,
+                dry_run=dry_run,
+                guard=services.gate.guard,
+                own_admin_key=self._own_admin_key(org, secret),
+                on_promoted=services.admin_keys[org.name].switch if secret.manages_admin_key else None,
+            )
+            return step(saga)
         except Exception as error:  # one secret's bug must not stop the others
             log.exception("rotation.crashed", managed=secret.name)
             return Outcome(

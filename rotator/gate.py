@@ -22,6 +22,7 @@ class RotationGate:
         self._now = now
         self.stopping = threading.Event()
         """Set by signal handlers: no new change starts."""
+        self._asking = threading.Lock()
 
     def why_not(self, *, dry_run: bool) -> tuple[Result, str] | None:
         """None when a rotation may run now; else the result to report and why. A dry run asks the same
@@ -56,8 +57,12 @@ class RotationGate:
     def holds(self) -> bool:
         """Whether this process may change keys now. A lease still held needs no write (so one write per
         cycle, not per secret); one that ran out is taken again if nobody else took it, so a long `once`,
-        which has no renewal job, goes on rather than stopping."""
-        return self.lease is None or self.lease.held or self.lease.try_acquire()
+        which has no renewal job, goes on rather than stopping. Sagas running at once ask in turn, so the
+        first takes the lease and the others see it held."""
+        if self.lease is None:
+            return True
+        with self._asking:
+            return self.lease.held or self.lease.try_acquire()
 
     def lease_state(self) -> str:
         """none, held, standby (another process holds it), or unknown (the store could not say)."""

@@ -1,9 +1,14 @@
-"""Inventory: poll every configured org for key metadata, concurrently, one failure never hiding the others."""
+"""Inventory: poll every configured org for key metadata, concurrently, one failure never hiding the others.
+
+An org's listings (service keys, personal access tokens) and its roles do not depend on one another, so all of
+them, for every org, are sent at once, as far as the pool allows; each admin key's request budget paces them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
 from uuid import UUID
 
 import structlog
@@ -12,46 +17,61 @@ from rotator.config import OrgSettings, Watched
 from rotator.domain.check import OrgInventory
 from rotator.domain.keys import ApiKey
 from rotator.langsmith import ApiKeySource, LangSmithClient, LangSmithError, LangSmithPermissionError
+from rotator.langsmith.cycle_reads import CycleReads
 from rotator.observability import redact_text
 
 log = structlog.get_logger(__name__)
 
 ClientFactory = Callable[[OrgSettings, str | ApiKeySource], LangSmithClient]
 """A LangSmith client for an org entry, authenticating with a key read from its source at each request."""
-POLL_CONCURRENCY = 8
-"""Orgs polled at once; each org's own requests stay sequential, well inside LangSmith's per-key limits."""
+
+
+class OrgClients(Protocol):
+    def __call__(self, org: OrgSettings) -> CycleReads:
+        """The org's admin client of this cycle (shared: not to be closed)."""
+
+    def scoped(self, org: OrgSettings) -> LangSmithClient:
+        """A client of the org's admin key with other ids (the caller closes it)."""
+
+
+Listing = Callable[[], list[ApiKey]]
 
 
 def take_inventory(
-    orgs: Sequence[OrgSettings], admin_keys: Mapping[str, ApiKeySource], build_client: ClientFactory
+    orgs: Sequence[OrgSettings], clients: OrgClients, workers: Callable[[int], int]
 ) -> list[OrgInventory]:
-    """Poll each org in its own thread; results keep the configured order."""
+    """Results keep the configured order. ``workers(reads)``: how many threads for that many reads."""
+    listings = {org.name: _listings(org, clients(org)) for org in orgs}
+    reads = sum(len(found) + 1 for found in listings.values())
+    with ThreadPoolExecutor(max_workers=workers(reads), thread_name_prefix="poll") as pool:
+        pending = [
+            (
+                org,
+                [pool.submit(listing) for listing in listings[org.name]],
+                pool.submit(_role_names, org, clients(org), clients),
+            )
+            for org in orgs
+        ]
+        return [_inventory(org, keys, roles) for org, keys, roles in pending]
 
-    def poll(org: OrgSettings) -> OrgInventory:
-        try:
-            with build_client(org, admin_keys[org.name]) as client:
-                return poll_org(org, client, lambda scoped: build_client(scoped, admin_keys[org.name]))
-        except Exception as error:  # a bug polling one org must not hide the others
-            log.exception("inventory.org_crashed", org=org.name)
-            return OrgInventory(org.name, error=f"internal error: {type(error).__name__}")
 
-    with ThreadPoolExecutor(max_workers=min(POLL_CONCURRENCY, len(orgs)) or 1, thread_name_prefix="poll") as pool:
-        return list(pool.map(poll, orgs))
+def _listings(org: OrgSettings, client: CycleReads) -> list[Listing]:
+    """The key listings of an org entry: the whole org, or one workspace's service keys."""
+    if org.organization_id is None:
+        return [client.list_workspace_service_keys]
+    watched = {
+        Watched.SERVICE_KEYS: client.list_org_service_keys,
+        Watched.PERSONAL_ACCESS_TOKENS: client.list_personal_access_tokens,
+    }
+    return [listing for what, listing in watched.items() if what in org.watch]
 
 
-def poll_org(
-    org: OrgSettings, client: LangSmithClient, client_for: Callable[[OrgSettings], LangSmithClient]
+def _inventory(
+    org: OrgSettings, listings: Sequence[Future[list[ApiKey]]], roles: Future[dict[str, str]]
 ) -> OrgInventory:
-    """List the keys this org's admin key can see: the whole org, or one workspace's service keys.
-    ``client_for`` builds a client for the same key with other ids (to read the roles of a workspace's org)."""
     try:
-        keys: list[ApiKey] = []
-        if org.organization_id is None:
-            keys += client.list_workspace_service_keys()
-        if org.organization_id is not None and Watched.SERVICE_KEYS in org.watch:
-            keys += client.list_org_service_keys()
-        if org.organization_id is not None and Watched.PERSONAL_ACCESS_TOKENS in org.watch:
-            keys += client.list_personal_access_tokens()
+        keys = [key for listing in listings for key in listing.result()]
+        inventory = OrgInventory(org.name, tuple(keys), roles.result())
     except LangSmithError as error:
         reason = redact_text(str(error))
         if isinstance(error, LangSmithPermissionError) and org.organization_id is not None:
@@ -61,21 +81,21 @@ def poll_org(
             )
         log.error("inventory.org_failed", org=org.name, error=reason, status=error.status)
         return OrgInventory(org.name, error=reason)
-    inventory = OrgInventory(org.name, tuple(keys), _role_names(org, client, client_for))
+    except Exception as error:  # a bug polling one org must not hide the others
+        log.exception("inventory.org_crashed", org=org.name)
+        return OrgInventory(org.name, error=f"internal error: {type(error).__name__}")
     log.info("inventory.org_polled", org=org.name, keys=len(inventory.keys))
     return inventory
 
 
-def _role_names(
-    org: OrgSettings, client: LangSmithClient, client_for: Callable[[OrgSettings], LangSmithClient]
-) -> dict[str, str]:
+def _role_names(org: OrgSettings, client: CycleReads, clients: OrgClients) -> dict[str, str]:
     """Role display names make the table readable; without them the role ids are shown instead. Roles are an
     org's: a workspace entry asks LangSmith which org its key is in, when LangSmith will say."""
     try:
         if org.organization_id is not None:
             return {role.id: role.display_name for role in client.list_roles()}
         info = client.org_info()
-        with client_for(org.model_copy(update={"organization_id": UUID(info.id)})) as org_client:
+        with clients.scoped(org.model_copy(update={"organization_id": UUID(info.id)})) as org_client:
             return {role.id: role.display_name for role in org_client.list_roles()}
     except LangSmithError as error:
         log.warning("inventory.roles_unavailable", org=org.name, error=redact_text(str(error)))

@@ -291,8 +291,7 @@ class RotationSaga:
         key = _by_id(keys, state.current_key_id) if state.current_key_id else self._adoptable(keys, target)
         if key is None:
             raise SagaFailure(f"the managed key {state.current_key_id} is not in LangSmith's listing")
-        if self._in_vault(target):
-            assert target is not None
+        if target is not None and self._in_vault(target):
             raise SagaFailure(
                 f"{self.target.name} already holds a key ({target.data.get('key_id', 'unnamed')}); nothing to import"
             )
@@ -408,7 +407,7 @@ class RotationSaga:
             # The write may or may not have landed: keep the journal at "created" for the next run to check.
             return self._fail(state, f"storing the new key failed; the next run finishes or undoes it: {error}")
         failpoint("after_vault_write")
-        state = self._promote(state, rotation, created.secret)
+        state = self._promote(state, rotation, created.key.id, created.secret)
         failpoint("after_promote")
         new = created.key.short_key or created.key.id
         self._note(Result.IDLE, f"{new} is in {self.target.name} (version {stored_version})")
@@ -507,11 +506,10 @@ class RotationSaga:
             },
         )
 
-    def _promote(self, state: SecretState, rotation: Rotation, secret: str) -> SecretState:
-        assert rotation.new_key_id is not None
+    def _promote(self, state: SecretState, rotation: Rotation, new_key_id: str, secret: str) -> SecretState:
         old = Retiring(
             key_id=rotation.old_key_id,
-            replaced_by=rotation.new_key_id,
+            replaced_by=new_key_id,
             promoted_at=self.now(),
             rotation_id=rotation.id,
             adopted_original=rotation.adopted_original,
@@ -519,7 +517,7 @@ class RotationSaga:
         )
         state = self._save(
             state.advance(
-                current_key_id=rotation.new_key_id,
+                current_key_id=new_key_id,
                 rotation=None,
                 retiring=(*state.retiring, old),
                 failures=0,
@@ -528,7 +526,7 @@ class RotationSaga:
             )
         )
         self._promoted = True
-        self._log.info("rotation.promoted", new_key_id=rotation.new_key_id, old_key_id=rotation.old_key_id)
+        self._log.info("rotation.promoted", new_key_id=new_key_id, old_key_id=rotation.old_key_id)
         if secret and self.on_promoted is not None:
             self.on_promoted(secret)
         return state
@@ -627,7 +625,8 @@ class RotationSaga:
                 self._log.info("rotation.recovered_stored_key", new_key_id=rotation.new_key_id)
                 if target.custom_metadata.get("rotation_id") != rotation.id:
                     self._record_rotation(rotation)  # the crash came between the write and its metadata
-                return self._promote(state, rotation, str(target.data.get(self.secret.field, "")))
+                stored = str(target.data.get(self.secret.field, ""))
+                return self._promote(state, rotation, rotation.new_key_id, stored)
             if not self.dry_run:
                 state = self._save(state)  # the claim, before the fence and the delete
                 self._fence(target, rotation)

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
+
 from rotator.alerting import Alerting
 from rotator.alerts import Dispatcher
 from rotator.config import ManagedSecretSettings, Settings
@@ -30,6 +32,8 @@ class Services:
     admin_keys: Mapping[str, Credential]
     """Per org name, its admin key, read where it is kept."""
     build_client: ClientFactory
+    langsmith_connections: httpx.Client
+    """The connection pool every LangSmith client of the process shares."""
     vault: VaultSession | None
     journals: JournalStore | None
     """Each managed secret's journal; None without Vault (then nothing is managed)."""
@@ -42,6 +46,7 @@ class Services:
     """Which organization or workspace each org entry without ids watches, and why (for the operator)."""
 
     def close(self) -> None:
-        """Release the lease and the alert sinks' connections: the end of a command or a daemon."""
+        """Release the lease and the connections: the end of a command or a daemon."""
         self.gate.release()
         self.dispatcher.close()
+        self.langsmith_connections.close()

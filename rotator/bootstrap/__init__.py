@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import structlog
 
 from rotator.alerting import Alerting
-from rotator.bootstrap.langsmith import client_factory
+from rotator.bootstrap.langsmith import client_factory, request_budgets
 from rotator.bootstrap.sinks import build_sinks
 from rotator.bootstrap.vault import connect_vault
 from rotator.config import ConfigError, OrgSettings, Settings
@@ -22,6 +22,7 @@ from rotator.discovery import SettingNames, discover
 from rotator.gate import RotationGate
 from rotator.inventory import ClientFactory
 from rotator.langsmith import LangSmithClient
+from rotator.langsmith.client import http_connections
 from rotator.metrics import Metrics
 from rotator.schedule import alert_hold_time
 from rotator.secrets import Credential, SecretResolver
@@ -51,7 +52,13 @@ def build_services(
     kv = functools.partial(_kv, vault, settings)
     secrets = plain.with_vault(kv)
     admin_keys = _admin_keys(settings, secrets)
-    build_client = client_factory(settings.http, metrics.observe_request if metrics is not None else None)
+    connections = http_connections(timeout=settings.http.timeout.total_seconds())
+    build_client = client_factory(
+        settings.http,
+        connections,
+        request_budgets(settings.http, admin_keys),
+        metrics.observe_request if metrics is not None else None,
+    )
     settings, notes = _discover_orgs(settings, admin_keys, build_client)
     state = VaultStateStore(kv(None), settings.vault.state_prefix) if vault and settings.vault else None
     dispatcher = build_sinks(
@@ -71,6 +78,7 @@ def build_services(
         metrics=metrics,
         admin_keys=admin_keys,
         build_client=build_client,
+        langsmith_connections=connections,
         vault=vault,
         journals=JournalStore(state) if state is not None else None,
         gate=RotationGate(lease=lease, window=window, now=now),

@@ -6,7 +6,8 @@ per section of the config, plus how it is loaded:
 - ``errors``: ConfigError, and ConfigProblem, a problem at a location, which validators raise with ``invalid``
 - ``fields``: the strict base model and shared field types (durations, stable names, Vault paths)
 - ``secret_refs``: where a secret comes from (an environment variable, a file, or Vault)
-- ``orgs``, ``vault``, ``managed``, ``alerts``, ``daemon``: the sections; ``settings``: the whole config
+- ``orgs``, ``vault``, ``managed``, ``alerts``, ``daemon``, ``concurrency``: the sections
+- ``settings``: the whole config
 - ``loader``: ``load_settings``, from ``yaml_file`` or ``environment``; ``messages`` words each problem
 """
 
@@ -21,6 +22,7 @@ from rotator.config.alerts import (
     SlackSinkSettings,
     WebhookSinkSettings,
 )
+from rotator.config.concurrency import ConcurrencySettings
 from rotator.config.daemon import DaemonSettings, RotationWindowSettings, parse_listen
 from rotator.config.errors import ConfigError, ConfigProblem
 from rotator.config.loader import load_settings
@@ -44,6 +46,7 @@ __all__ = [
     "AlertsSettings",
     "AppRoleAuthSettings",
     "BasicAuthSettings",
+    "ConcurrencySettings",
     "ConfigError",
     "ConfigProblem",
     "DaemonSettings",

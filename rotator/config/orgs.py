@@ -37,7 +37,10 @@ class HttpSettings(StrictModel):
     timeout: PositiveDuration = timedelta(seconds=10)
     max_attempts: int = Field(default=5, ge=1, le=20)
     max_retry_time: Duration = timedelta(seconds=60)
-    """0 turns retries off: the first failure is final."""
+    """0 turns retries off: the first failure is final. Waiting for the request budget does not count."""
+    requests_per_minute: int = Field(default=1800, ge=1, le=100_000)
+    """The pace each admin key keeps, shared by every request made with it (inventory, rotations and their
+    verification): under LangSmith's 2000 a minute per key, so the rotator waits instead of being refused."""
 
 
 class Watched(StrEnum):

@@ -8,6 +8,7 @@ from typing import Any, Self
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from rotator.config.alerts import AlertmanagerSinkSettings, AlertsSettings
+from rotator.config.concurrency import ConcurrencySettings
 from rotator.config.daemon import DaemonSettings, RotationWindowSettings
 from rotator.config.errors import ConfigError, ConfigProblem, invalid
 from rotator.config.fields import Duration, StrictModel
@@ -22,6 +23,7 @@ class Settings(StrictModel):
     policy: PolicySettings = PolicySettings()
     poll_interval: Duration = timedelta(minutes=15)
     http: HttpSettings = HttpSettings()
+    concurrency: ConcurrencySettings = ConcurrencySettings()
     orgs: list[OrgSettings] = Field(min_length=1)
     vault: VaultSettings | None = None
     managed: list[ManagedSecretSettings] = []

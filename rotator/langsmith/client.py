@@ -33,6 +33,7 @@ import structlog
 from rotator import __version__
 from rotator.domain.keys import ApiKey, CreatedKey, KeyKind, OrgInfo, Role, Workspace
 from rotator.langsmith import routes
+from rotator.langsmith.budget import RequestBudget
 from rotator.langsmith.endpoints import normalize_endpoint
 from rotator.langsmith.errors import (
     CreateOutcomeUnknownError,
@@ -40,6 +41,7 @@ from rotator.langsmith.errors import (
     LangSmithAuthError,
     LangSmithError,
     LangSmithMalformedResponseError,
+    LangSmithRateLimitError,
     LangSmithServerError,
     LangSmithUnavailableError,
     error_from_response,
@@ -95,6 +97,7 @@ class FixedApiKey:
         return False
 
 
+MAX_IDLE_CONNECTIONS = 64
 # Failures before any byte of the request left: safe to retry even a create.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -107,6 +110,10 @@ class LangSmithClient:
 
     ``organization_id`` goes out as ``X-Organization-Id`` on every request, ``workspace_id`` as
     ``X-Tenant-Id`` on workspace routes (E1-E3); without it LangSmith uses the key's own workspace.
+
+    ``connections``: a pool shared with other clients (see ``http_connections``), else the client opens its own.
+    ``budget``: the admin key's request budget, drawn from before every attempt; a 429's ``Retry-After`` then
+    holds back every client of that budget, and the wait counts as pacing, not against ``retry``'s time.
     """
 
     def __init__(
@@ -119,6 +126,8 @@ class LangSmithClient:
         timeout: float = 10.0,
         retry: RetryPolicy = DEFAULT_RETRY,
         transport: httpx.BaseTransport | None = None,
+        connections: httpx.Client | None = None,
+        budget: RequestBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_request: RequestObserver | None = None,
@@ -127,15 +136,15 @@ class LangSmithClient:
         self.endpoint = normalize_endpoint(endpoint)
         self._workspace_id = workspace_id
         self._retry = retry
+        self._budget = budget
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
-        headers = {"User-Agent": f"langsmith-key-rotator/{__version__}"}
+        self._headers = {"User-Agent": f"langsmith-key-rotator/{__version__}"}
         if organization_id:
-            headers["X-Organization-Id"] = organization_id
-        self._http = httpx.Client(
-            base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport, verify=tls_context()
-        )
+            self._headers["X-Organization-Id"] = organization_id
+        self._owns_connections = connections is None
+        self._http = connections or http_connections(timeout=timeout, transport=transport)
 
     def __enter__(self) -> Self:
         return self
@@ -144,7 +153,8 @@ class LangSmithClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_connections:
+            self._http.close()
 
     def org_info(self) -> OrgInfo:
         return self._call(routes.ORG_INFO, parse_org_info)
@@ -216,13 +226,20 @@ class LangSmithClient:
 
     def _send(self, route: Route, path: str, body: Mapping[str, object] | None) -> httpx.Response:
         attempts = itertools.count(1)
-        controller = retrying(self._retry, sleep=self._sleep, clock=self._clock)
-        return controller(lambda: self._attempt(route, path, body, next(attempts)))
+        paced = _PacedClock(self._clock)
+        controller = retrying(self._retry, sleep=self._sleep, clock=paced, paced=self._budget is not None)
+        return controller(lambda: self._attempt(route, path, body, next(attempts), paced))
 
-    def _attempt(self, route: Route, path: str, body: Mapping[str, object] | None, attempt: int) -> httpx.Response:
+    def _attempt(
+        self, route: Route, path: str, body: Mapping[str, object] | None, attempt: int, paced: _PacedClock
+    ) -> httpx.Response:
+        if self._budget is not None:
+            paced.exclude(self._budget.acquire())
         started = self._clock()
         try:
-            response = self._http.request(route.method, path, json=body, headers=self._scope_headers(route))
+            response = self._http.request(
+                route.method, self.endpoint + path, json=body, headers=self._request_headers(route)
+            )
         except httpx.TransportError as error:
             self._observe(route, path, None, started, attempt)
             unavailable = LangSmithUnavailableError(
@@ -234,10 +251,12 @@ class LangSmithClient:
         if response.is_success:
             return response
         failure = error_from_response(response, method=route.method, path=route.template)
+        if self._budget is not None and isinstance(failure, LangSmithRateLimitError) and failure.retry_after:
+            self._budget.hold_off(failure.retry_after)
         raise _as_create_outcome(route, failure, maybe_processed=isinstance(failure, LangSmithServerError))
 
-    def _scope_headers(self, route: Route) -> dict[str, str]:
-        headers = {"X-API-Key": self._key.secret}
+    def _request_headers(self, route: Route) -> dict[str, str]:
+        headers = {**self._headers, "X-API-Key": self._key.secret}
         if route.tenant_scoped and self._workspace_id:
             headers["X-Tenant-Id"] = self._workspace_id
         return headers
@@ -255,6 +274,33 @@ class LangSmithClient:
         )
         if self._on_request is not None:
             self._on_request(route.method, route.template, status, seconds)
+
+
+def http_connections(*, timeout: float, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """A connection pool for LangSmith clients; one may serve every org and endpoint of a process (httpx's
+    client is thread-safe), so polls reuse connections instead of each opening its own. Its size is left to the
+    callers' thread pools and request budgets."""
+    return httpx.Client(
+        timeout=timeout,
+        transport=transport,
+        verify=tls_context(),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=MAX_IDLE_CONNECTIONS),
+    )
+
+
+class _PacedClock:
+    """The retry budget's clock: time spent waiting for the request budget is pacing, not retrying."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._excluded = 0.0
+
+    def __call__(self) -> float:
+        return self._clock() - self._excluded
+
+    def exclude(self, seconds: float) -> None:
+        self._excluded += seconds
 
 
 def _as_create_outcome(route: Route, failure: LangSmithError, *, maybe_processed: bool) -> LangSmithError:

@@ -29,12 +29,19 @@ RETRYABLE = (LangSmithRateLimitError, LangSmithServerError, LangSmithUnavailable
 DEFAULT_RETRY = RetryPolicy()
 
 
-def retrying(policy: RetryPolicy, *, sleep: Callable[[float], None], clock: Callable[[], float]) -> tenacity.Retrying:
-    """A fresh retry controller for one logical call; its budget starts now."""
+def retrying(
+    policy: RetryPolicy, *, sleep: Callable[[float], None], clock: Callable[[], float], paced: bool = False
+) -> tenacity.Retrying:
+    """A fresh retry controller for one logical call; its budget starts now. ``paced``: the client's request
+    budget waits out a 429's ``Retry-After`` before the next attempt, so the retry adds only its backoff."""
+
+    def retry_after(error: LangSmithError) -> float | None:
+        return None if paced and isinstance(error, LangSmithRateLimitError) else error.retry_after
+
     return retry.retrying(
         policy,
         retry_on=RETRYABLE,
-        retry_after=lambda error: error.retry_after,
+        retry_after=retry_after,
         on_retry=_log_retry,
         sleep=sleep,
         clock=clock,

@@ -260,7 +260,7 @@ def test_a_second_actor_recovering_a_rotation_in_flight_never_leaves_vault_with_
 
     def pausing_write(kv: KvStore, path: str, data: Any, *, cas: int) -> int:
         """The first actor, verified, is slow to store its new key: the second recovers meanwhile."""
-        if threading.current_thread() is thread and path == target:
+        if kv.session is first.services.vault and path == target:
             verifying.set()
             assert resume.wait(20)
         return real_write(kv, path, data, cas=cas)
