@@ -1,10 +1,11 @@
 # The rotator's image. Build: `docker build -t langsmith-key-rotator .` (or `buildah bud`); `make image-test`
-# builds it with buildah on a debootstrapped base and runs check and once inside it (image/test.sh).
+# builds it with buildah on a debootstrapped base and runs check and once inside it (image/test.py).
 # BASE: any Debian-like image with python3 (>= 3.11) and its venv module, the same in both stages.
 ARG BASE=python:3.11-slim-bookworm
 
-# Build stage: the rotator's wheel, plus a wheel of every runtime dependency at the version in
-# image/constraints.txt (the dev venv's, where the tests ran). Nothing of this stage but /wheels is used.
+# Build stage: a wheel of every runtime dependency and of the build backend, each the version image/constraints.txt
+# pins (the dev venv's, where the tests ran) and checked against its sha256 (--require-hashes; wheels only, nothing
+# is built from source), then the rotator's wheel, built offline by that backend. Nothing but /wheels is used.
 FROM ${BASE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
@@ -15,11 +16,14 @@ COPY rotator ./rotator
 RUN --mount=type=secret,id=pip-ca,required=false \
     if [ -f /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
  && python3 -m venv /opt/build \
- && /opt/build/bin/pip wheel --no-cache-dir --constraint constraints.txt --wheel-dir /wheels .
+ && /opt/build/bin/pip download --no-cache-dir --require-hashes --only-binary=:all: --requirement constraints.txt \
+      --dest /wheels \
+ && /opt/build/bin/pip wheel --no-cache-dir --no-index --find-links /wheels --no-deps --wheel-dir /wheels .
 
-# Runtime: the base's Python, a venv holding the rotator and its pinned dependencies, no pip, no setuptools, no
-# compiler. The wheels are bind-mounted from the build stage, so they leave no layer behind. Bytecode is compiled
-# at install; at run time nothing is written outside /tmp, so a read-only root filesystem works.
+# Runtime: the base's Python, a venv holding the rotator and its locked dependencies (from those wheels alone,
+# --no-index), no pip, no setuptools, no compiler. The wheels are bind-mounted from the build stage, so they leave
+# no layer behind. Bytecode is compiled at install; at run time nothing is written outside /tmp, so a read-only
+# root filesystem works.
 FROM ${BASE}
 ARG BASE
 ARG VERSION=0.1.0

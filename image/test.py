@@ -2,7 +2,9 @@
 
 No Docker engine is needed: Debian's buildah builds the Dockerfile (chroot isolation, vfs storage in a temporary
 directory removed at the end) on a local base made by image/base.sh (debootstrap minbase bookworm + python3 +
-python3-venv, cached under /var/cache/rotator-image/). Then, inside the image:
+python3-venv, cached under /var/cache/rotator-image/). First the locks must be up to date with pyproject.toml and
+the venv (image/constraints.py --check) and hadolint must pass; the build stage downloads the image's distributions
+with pip's --require-hashes. Then, inside the image:
 
 - the image config: user 65532:65532, entrypoint `rotator`, port 9464 exposed, the OCI labels;
 - `id -u` is 65532 without `--user` (the image's USER), and `rotator --version` answers;
@@ -97,7 +99,8 @@ def preflight() -> None:
     expect(os.geteuid() == 0, "image-test must run as root (buildah, debootstrap, mounts)")
     for tool in ("buildah", "debootstrap", "unshare", "chroot"):
         expect(shutil.which(tool) is not None, f"{tool} not found: apt-get install buildah debootstrap")
-    run([sys.executable, str(REPO / "image" / "constraints.py"), "--check"], "image/constraints.txt")
+    locks = "the locks (image/constraints.txt, image/dev-constraints.txt)"
+    run([sys.executable, str(REPO / "image" / "constraints.py"), "--check"], locks)
     run([str(BIN / "hadolint"), str(REPO / "Dockerfile")], "hadolint Dockerfile")
 
 

@@ -157,7 +157,8 @@ class Alerting:
 
     def _store_save(self, state: DeliveryState, version: int) -> int | None:
         """The new version, or ``None`` when the store failed: then this process goes on with its own state."""
-        assert self._store is not None
+        if self._store is None:  # no store, no version (see _load): this process's own state is all there is
+            return None
         try:
             return self._store.save(state, version)
         except WriteConflict:

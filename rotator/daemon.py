@@ -56,7 +56,8 @@ class Daemon:
         self.runtime = runtime
         self.settings = runtime.settings
         metrics = runtime.services.metrics
-        assert metrics is not None, "the daemon serves metrics: build its services with Metrics"
+        if metrics is None:
+            raise ValueError("the daemon serves metrics: build its services with Metrics")
         self.metrics = metrics
         self.clock = clock
         """Monotonic seconds: how long a cycle has run, and since the last one (liveness)."""

@@ -70,7 +70,8 @@ def retrying(
     def failure(state: tenacity.RetryCallState) -> E:
         # Only retried errors reach ``wait`` and ``before_sleep``.
         error = state.outcome.exception() if state.outcome else None
-        assert isinstance(error, retry_on)
+        if not isinstance(error, retry_on):
+            raise TypeError(f"retrying: asked for the wait after {error!r}, which is not an error it retries")
         return error
 
     def wait(state: tenacity.RetryCallState) -> float:

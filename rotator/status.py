@@ -33,8 +33,9 @@ def _status(
     services: Services, secret: ManagedSecretSettings, listed: Mapping[str, ApiKey], listing_problem: str | None
 ) -> SecretStatus:
     target = services.targets(secret)
+    if services.journals is None:
+        raise RuntimeError("managed secrets need Vault")  # the config refuses them without: a bug
     try:
-        assert services.journals is not None, "managed secrets need Vault"
         state, _ = services.journals.load(secret.name)
         metadata = target.metadata()
     except (StoreError, JournalError) as error:

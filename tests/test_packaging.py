@@ -97,8 +97,86 @@ def test_the_product_never_imports_the_sandbox() -> None:
 def test_the_image_copies_only_the_rotator() -> None:
     lines = (REPO / "Dockerfile").read_text().splitlines()
     copies = [line.split()[1:-1] for line in lines if line.startswith("COPY") and "--from=" not in line]
-    expected = {"pyproject.toml", "README.md", "image/constraints.txt", "rotator"}  # constraints: the pins
+    expected = {"pyproject.toml", "README.md", "image/constraints.txt", "rotator"}  # constraints: the hashed lock
     assert {source for sources in copies for source in sources} == expected
+
+
+LOCKS = (REPO / "image" / "constraints.txt", REPO / "image" / "dev-constraints.txt")
+
+
+def _run_check(root: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(root / "image" / "constraints.py"), "--check"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _locked(path: Path) -> dict[str, tuple[str, int]]:
+    """Each entry of a lock: name -> (the pinned version, how many sha256 it lists)."""
+    entries: dict[str, tuple[str, int]] = {}
+    for line in path.read_text().replace("\\\n", " ").splitlines():
+        if line.strip() and not line.startswith("#") and not line.startswith(" "):
+            requirement_text, *hashes = line.split("--hash=")
+            requirement = Requirement(requirement_text)
+            (pin,) = requirement.specifier
+            assert pin.operator == "==", line
+            assert all(digest.strip().startswith("sha256:") and len(digest.strip()) == 71 for digest in hashes), line
+            entries[requirement.name] = (pin.version, len(hashes))
+    return entries
+
+
+def test_the_locks_are_up_to_date_with_pyproject_and_the_venv() -> None:
+    checked = _run_check(REPO)
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda path: path.name)
+def test_every_locked_distribution_is_pinned_and_hashed(lock: Path) -> None:
+    entries = _locked(lock)
+    assert entries, f"{lock.name} is empty"
+    assert [name for name, (_, hashes) in entries.items() if hashes == 0] == []
+
+
+def test_the_image_runs_the_versions_the_dev_venv_locks() -> None:
+    image, dev = (_locked(lock) for lock in LOCKS)
+    assert {"httpx", "pydantic", "setuptools"} <= image.keys()  # a runtime dependency, and the build backend
+    assert {name: dev.get(name, ("missing", 0))[0] for name in image} == {name: v for name, (v, _) in image.items()}
+    assert {"pytest", "bandit", "pip-audit", "pip"} <= dev.keys() and "pytest" not in image
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """The files the lock check reads, copied so a test may change pyproject.toml."""
+    for relative in ("pyproject.toml", "langsmith_sandbox/pyproject.toml", "image/constraints.py", *map(str, LOCKS)):
+        source = REPO / relative
+        (tmp_path / source.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, tmp_path / source.relative_to(REPO))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"httpx>=0.27,<1",', '"httpx>=0.27,<1",\n  "not-a-locked-distribution>=1",', "not-a-locked-distribution"),
+        ('"httpx>=0.27,<1",', '"httpx>=99",', "httpx>=99"),
+        ('  "bcrypt>=4",', "", "dev-constraints.txt is out of date with pyproject.toml and the venv (-bcrypt=="),
+    ],
+    ids=["a new dependency", "a raised lower bound", "a dropped dev dependency"],
+)
+def test_the_lock_check_fails_when_pyproject_changes(project_copy: Path, old: str, new: str, message: str) -> None:
+    pyproject = project_copy / "pyproject.toml"
+    assert old in pyproject.read_text()
+    pyproject.write_text(pyproject.read_text().replace(old, new, 1))
+    checked = _run_check(project_copy)
+    assert checked.returncode == 1
+    assert message in checked.stderr and "make lock" in checked.stderr
+
+
+def test_the_venv_and_the_image_install_the_locks_with_hashes() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    assert "pip install --quiet --require-hashes --requirement image/dev-constraints.txt" in makefile
+    assert "pip install --quiet --no-deps --no-build-isolation -e . -e ./langsmith_sandbox" in makefile
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "--require-hashes --only-binary=:all: --requirement constraints.txt" in dockerfile
+    assert "--constraint" not in dockerfile
 
 
 def test_the_sandbox_distribution_lists_every_package_of_its_folder() -> None:

@@ -48,6 +48,12 @@ def _minutes(clock: str) -> int:
 _LISTEN = re.compile(r"(?P<host>[^:\s]*):(?P<port>\d+)")
 _MAX_PORT = 65535
 
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - probes and Prometheus reach a pod on its IP, see DEFAULT_LISTEN  # nosec B104
+DEFAULT_LISTEN = f"{ALL_INTERFACES}:9464"
+"""``daemon.listen``'s default, every interface on purpose: in a Kubernetes pod the kubelet's probes (/healthz,
+/readyz) and Prometheus (/metrics) reach the daemon on the pod IP, not on loopback. The server answers only those
+three read-only GETs, with no secret or key id in them; ``daemon.listen: 127.0.0.1:9464`` keeps it on loopback."""
+
 
 def parse_listen(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``daemon.listen``, ``--listen``) as an address to bind; an empty host is every interface."""
@@ -57,7 +63,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     port = match["port"]
     if len(port) > len(str(_MAX_PORT)) or int(port) > _MAX_PORT:
         raise ValueError(f"port {port} is out of range (at most {_MAX_PORT})")
-    return match["host"] or "0.0.0.0", int(port)  # noqa: S104 - an exporter in a pod listens on all interfaces
+    return match["host"] or ALL_INTERFACES, int(port)
 
 
 class DaemonSettings(StrictModel):
@@ -67,7 +73,7 @@ class DaemonSettings(StrictModel):
     """Each run starts up to this much later, so replicas and restarts do not hit LangSmith in step."""
     cron: str | None = None
     """A crontab line (UTC), e.g. ``*/15 * * * *``; replaces poll_interval when set."""
-    listen: str = Field(default="0.0.0.0:9464", pattern=r"^[^:\s]*:\d{1,5}$")
+    listen: str = Field(default=DEFAULT_LISTEN, pattern=r"^[^:\s]*:\d{1,5}$")
     shutdown_timeout: Duration = timedelta(seconds=30)
 
     @field_validator("cron")

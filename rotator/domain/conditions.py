@@ -115,7 +115,8 @@ def _when(row: KeyRow) -> str:
     days, age = row.assessment.days_left, row.assessment.age_days
     if row.assessment.status is ExpiryStatus.TOO_OLD:
         return f"never expires and is {age:.0f} days old" if age is not None else "never expires"
-    assert days is not None
+    if days is None:
+        return "never expires"
     if days <= 0:
         return f"expired {-days:.1f} days ago"
     expires = row.key.expires_at

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 class KeyKind(StrEnum):
     SERVICE_KEY = "service_key"
-    PERSONAL_ACCESS_TOKEN = "personal_access_token"
+    PERSONAL_ACCESS_TOKEN = "personal_access_token"  # noqa: S105 - an enum of key kinds (LangSmith's name), no secret
 
 
 class AccessScope(StrEnum):

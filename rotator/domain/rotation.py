@@ -395,16 +395,15 @@ def deletion_decision(
     if now < promoted_at + grace_period:
         return WaitForGrace(promoted_at + grace_period)
     last_used = old_key.last_used_at
-    used_after_switch = last_used is not None and last_used > promoted_at + LAST_USE_SLACK
-    if used_after_switch and adopted_original:
-        assert last_used is not None
+    if last_used is None or last_used <= promoted_at + LAST_USE_SLACK:  # not used since the switch
+        return DeleteOld()
+    if adopted_original:
         quiet_until = last_used + max(grace_period, ADOPTED_QUIET_PERIOD)
         if now < quiet_until:
             return HoldStillInUse(last_used, quiet_until)
         return DeleteOld()
     hard_deadline = promoted_at + max(max_grace, grace_period)
-    if used_after_switch and now < hard_deadline:
-        assert last_used is not None
+    if now < hard_deadline:
         return HoldStillInUse(last_used, hard_deadline)
     return DeleteOld()
 
