@@ -124,7 +124,8 @@ def _show_secret(console: Console, runtime: Rotator) -> None:
     """What Vault holds at the managed path, and whether LangSmith still lists the keys involved."""
     target = runtime.services.targets(runtime.settings.managed_secret(MANAGED_NAME))
     stored = target.read()
-    assert stored is not None
+    if stored is None:
+        raise RuntimeError(f"Vault holds nothing at {target.name}: the demo seeds the managed secret there")
     org = runtime.settings.org_named("acme")
     with runtime.services.build_client(org, runtime.services.admin_keys["acme"]) as admin:
         listed = {key.id: key for key in admin.list_org_service_keys()}

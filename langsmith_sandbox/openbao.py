@@ -11,7 +11,7 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
+import subprocess  # runs only the bao binary, with a fixed argv  # nosec B404
 import sys
 import tempfile
 import time
@@ -92,7 +92,7 @@ class OpenBaoDevServer:
         # Keep the caller's Vault settings away from the server, and its token helper out of the real home.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
         env["HOME"] = str(workdir)
-        self._process = subprocess.Popen(  # noqa: S603 - a fixed argv, no shell
+        self._process = subprocess.Popen(  # noqa: S603 - a fixed argv, no shell  # nosec B603
             [
                 self.bao_path,
                 "server",
@@ -108,20 +108,19 @@ class OpenBaoDevServer:
             cwd=workdir,
         )
         try:
-            self._wait_healthy(timeout)
+            self._wait_healthy(self._process, timeout)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _wait_healthy(self, timeout: float) -> None:
+    def _wait_healthy(self, process: subprocess.Popen[bytes], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as http:
             while True:
-                assert self._process is not None
-                if self._process.poll() is not None:
+                if process.poll() is not None:
                     raise OpenBaoError(
-                        f"bao server exited with status {self._process.returncode} before answering; "
+                        f"bao server exited with status {process.returncode} before answering; "
                         f"its last output:\n{self.output_tail()}"
                     )
                 try:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from rotator.config import ConfigError, SecretRef
-from rotator.vault import KvStore, VaultCredentialFileError, VaultError, VaultUnavailableError
+from rotator.vault.errors import VaultCredentialFileError, VaultError, VaultUnavailableError
 
-KvForMount = Callable[[str | None], KvStore]
+if TYPE_CHECKING:
+    from rotator.vault.kv import KvStore
+
+KvForMount = Callable[[str | None], "KvStore"]
 """The KV store of a mount (None: the configured ``vault.kv_mount``); raises ConfigError without Vault."""
 
 
@@ -23,7 +27,8 @@ def describe_source(ref: SecretRef) -> str:
         return f"environment variable {ref.env}"
     if ref.file is not None:
         return f"file {ref.file}"
-    assert ref.vault is not None
+    if ref.vault is None:
+        raise ConfigError(["a secret reference: give exactly one of env, file or vault"])
     return f"Vault {ref.vault.mount or '<kv_mount>'}/{ref.vault.path}, field {ref.vault.field}"
 
 
@@ -53,7 +58,8 @@ class SecretResolver:
             if not value:
                 raise ConfigError([f"{ref.file}: file is empty (needed by {needed_by})"])
             return value
-        assert ref.vault is not None
+        if ref.vault is None:
+            raise ConfigError([f"{needed_by}: give exactly one of env, file or vault"])
         if self._kv is None:
             raise ConfigError([f"{needed_by}.vault: a Vault reference needs the vault section"])
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -14,11 +15,13 @@ from rotator.alerts import Dispatcher
 from rotator.config import ManagedSecretSettings, Settings
 from rotator.gate import RotationGate
 from rotator.inventory import ClientFactory
-from rotator.metrics import Metrics
 from rotator.ports import SecretTarget
 from rotator.secrets import Credential
 from rotator.state import JournalStore
-from rotator.vault import VaultSession
+
+if TYPE_CHECKING:
+    from rotator.metrics import Metrics
+    from rotator.vault.session import VaultSession
 
 Clock = Callable[[], datetime]
 

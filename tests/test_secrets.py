@@ -8,7 +8,7 @@ import pytest
 
 from rotator.config import ConfigError, SecretRef
 from rotator.secrets import SecretResolver, describe_source
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 
 ENV = SecretRef(env="LANGSMITH_API_KEY")
 

@@ -19,7 +19,9 @@ from rotator.bootstrap import build_services
 from rotator.config import Settings
 from rotator.cycle import Rotator
 from rotator.rotation import Result
-from rotator.vault import KvStore, VaultPermissionError, VaultSession
+from rotator.vault.errors import VaultPermissionError
+from rotator.vault.kv import KvStore
+from rotator.vault.session import VaultSession
 from tests.support.orgs import seed_small_org
 
 pytestmark = pytest.mark.integration

@@ -3,6 +3,8 @@
 This is the one place that reads the config to build adapters; each adapter takes its own options. Nothing
 here talks to LangSmith or Vault except to discover an org entry given without ids and to read each org's
 admin key (so a missing one is reported at start, not at the first poll).
+
+The Vault adapter (hvac) is imported only for a config that has Vault: a plain `rotator check` never loads it.
 """
 
 from __future__ import annotations
@@ -10,28 +12,30 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 
 from rotator.alerting import Alerting
 from rotator.bootstrap.langsmith import client_factory, request_budgets
 from rotator.bootstrap.sinks import build_sinks
-from rotator.bootstrap.vault import connect_vault
 from rotator.config import ConfigError, OrgSettings, Settings
 from rotator.discovery import SettingNames, discover
 from rotator.gate import RotationGate
 from rotator.inventory import ClientFactory
 from rotator.langsmith import LangSmithClient
 from rotator.langsmith.client import http_connections
-from rotator.metrics import Metrics
 from rotator.schedule import alert_hold_time
 from rotator.secrets import Credential, SecretResolver
 from rotator.services import Clock, Services
 from rotator.state import DeliveryStateStore, JournalStore, Lease, new_holder_id
 from rotator.state.layout import LAYOUT
-from rotator.vault import KvStore, VaultSession
-from rotator.vault.state_store import VaultStateStore
-from rotator.vault.target import VaultSecretTarget
+
+if TYPE_CHECKING:
+    from rotator.metrics import Metrics
+    from rotator.ports import SecretTarget, StateStore
+    from rotator.vault.kv import KvStore
+    from rotator.vault.session import VaultSession
 
 __all__ = ["build_services", "utc_now"]
 
@@ -48,7 +52,7 @@ def build_services(
     """Raises ConfigError for a mistake in the config or the environment, naming the field; a Vault that
     cannot answer raises its own error (an outage, not a mistake)."""
     plain = SecretResolver(environ)
-    vault = connect_vault(settings.vault, plain) if settings.vault else None
+    vault = _connect_vault(settings, plain)
     kv = functools.partial(_kv, vault, settings)
     secrets = plain.with_vault(kv)
     admin_keys = _admin_keys(settings, secrets)
@@ -60,7 +64,7 @@ def build_services(
         metrics.observe_request if metrics is not None else None,
     )
     settings, notes = _discover_orgs(settings, admin_keys, build_client)
-    state = VaultStateStore(kv(None), settings.vault.state_prefix) if vault and settings.vault else None
+    state = _state_store(kv(None), settings.vault.state_prefix) if vault and settings.vault else None
     dispatcher = build_sinks(
         settings.alerts,
         secrets,
@@ -90,16 +94,38 @@ def build_services(
             renotify_interval=settings.alerts.renotify_interval,
             labels=settings.alerts.labels,
         ),
-        targets=lambda secret: VaultSecretTarget(kv(secret.mount), secret.path),
+        targets=lambda secret: _target(kv(secret.mount), secret.path),
         discovery_notes=tuple(notes),
     )
+
+
+def _connect_vault(settings: Settings, secrets: SecretResolver) -> VaultSession | None:
+    if settings.vault is None:
+        return None
+    from rotator.bootstrap.vault import connect_vault
+
+    return connect_vault(settings.vault, secrets)
 
 
 def _kv(vault: VaultSession | None, settings: Settings, mount: str | None) -> KvStore:
     """The KV v2 store of ``mount`` (the configured ``vault.kv_mount`` when None)."""
     if vault is None or settings.vault is None:
         raise ConfigError(["vault: not configured"])
+    from rotator.vault.kv import KvStore
+
     return KvStore(vault, mount=mount or settings.vault.kv_mount)
+
+
+def _state_store(kv: KvStore, prefix: str) -> StateStore:
+    from rotator.vault.state_store import VaultStateStore
+
+    return VaultStateStore(kv, prefix)
+
+
+def _target(kv: KvStore, path: str) -> SecretTarget:
+    from rotator.vault.target import VaultSecretTarget
+
+    return VaultSecretTarget(kv, path)
 
 
 def _admin_keys(settings: Settings, secrets: SecretResolver) -> dict[str, Credential]:

@@ -11,7 +11,8 @@ from rotator.config import (
     VaultSettings,
 )
 from rotator.secrets import SecretResolver
-from rotator.vault import AppRoleAuth, AuthMethod, KubernetesAuth, TokenAuth, VaultSession
+from rotator.vault.auth import AppRoleAuth, AuthMethod, KubernetesAuth, TokenAuth
+from rotator.vault.session import VaultSession
 
 
 def connect_vault(settings: VaultSettings, secrets: SecretResolver) -> VaultSession:

@@ -5,24 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import IntEnum
 
+from rotator.domain.exit_codes import ExitCode
 from rotator.domain.keys import ApiKey
 from rotator.domain.policy import Assessment, ExpiryPolicy, ExpiryStatus, assess
 from rotator.domain.rotation import DeletionDecision, deletion_decision, deletion_due_at
-
-
-class ExitCode(IntEnum):
-    """Nagios / monitoring-plugin convention."""
-
-    OK = 0
-    WARNING = 1
-    CRITICAL = 2
-    UNKNOWN = 3
-    UNDELIVERED = 4
-    """`once` and `rotate`: the cycle ran, but an alert sink did not take every notification."""
-    UNAVAILABLE = 5
-    """Could not run: something it depends on is unavailable or refused (Vault down, the listen port taken)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,8 @@ from rotator.vault.errors import (
     VaultPermissionError,
     VaultRequestError,
     VaultServerError,
-    explanation,
-    vault_errors,
 )
+from rotator.vault.translate import explanation, vault_errors
 
 HvacClient = Any
 """An ``hvac.Client`` (hvac has no type hints): only this package touches it."""

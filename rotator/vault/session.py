@@ -21,12 +21,8 @@ import hvac
 import structlog
 
 from rotator.vault.auth import AuthMethod, HvacClient, LoginResult, login_result
-from rotator.vault.errors import (
-    VaultError,
-    VaultPermissionError,
-    VaultUnavailableError,
-    vault_errors,
-)
+from rotator.vault.errors import VaultError, VaultPermissionError, VaultUnavailableError
+from rotator.vault.translate import vault_errors
 
 log = structlog.get_logger(__name__)
 

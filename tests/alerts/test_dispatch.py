@@ -26,7 +26,7 @@ from rotator.bootstrap.sinks import build_sinks, sink_filter
 from rotator.config import AlertsSettings, ConfigError, SinkFilters
 from rotator.domain.alerts import Alert, DeliveryState, Notification, Severity
 from rotator.secrets import SecretResolver
-from rotator.vault import VaultPermissionError
+from rotator.vault.errors import VaultPermissionError
 from tests.support.alerts import (
     NOW,
     SLACK_PATH,

@@ -11,7 +11,8 @@ from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.bootstrap.vault import connect_vault
 from rotator.config import ConfigError, VaultSettings
 from rotator.secrets import SecretResolver
-from rotator.vault import AppRoleAuth, KubernetesAuth, TokenAuth, VaultSession
+from rotator.vault.auth import AppRoleAuth, KubernetesAuth, TokenAuth
+from rotator.vault.session import VaultSession
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 
 from langsmith_sandbox import SandboxClock, SandboxServer, SandboxState
 from langsmith_sandbox.openbao import OpenBaoDevServer
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 from tests.support import rotator_cli
 from tests.support.network import free_port
 from tests.support.orgs import SmallOrg

@@ -15,7 +15,7 @@ import pytest
 
 from langsmith_sandbox import SandboxClock, SandboxServer, SandboxState
 from langsmith_sandbox.openbao import OpenBaoDevServer
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 from tests.support import rotator_cli
 from tests.support.dependencies import skip_or_fail
 from tests.support.orgs import SmallOrg

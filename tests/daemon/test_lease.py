@@ -13,8 +13,8 @@ import pytest
 
 from rotator.ports import JsonValue, SecretVersion
 from rotator.state.lease import SAFETY_MARGIN, Lease
-from rotator.vault import KvStore
 from rotator.vault.errors import VaultUnavailableError
+from rotator.vault.kv import KvStore
 from rotator.vault.state_store import VaultStateStore
 from tests.support.clocks import FakeClock
 

@@ -19,7 +19,7 @@ from rotator.cycle import Rotator
 from rotator.daemon import Daemon
 from rotator.http_server import Check, StatusServer
 from rotator.metrics import Metrics
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 
 KEY_ID = str(uuid.uuid4())
 

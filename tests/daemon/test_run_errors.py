@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rotator.domain.check import ExitCode
+from rotator.domain.exit_codes import ExitCode
 from tests.support import rotator_cli
 from tests.support.daemon_world import World
 

@@ -15,7 +15,7 @@ from rotator.config import RotationWindowSettings, Settings
 from rotator.cycle import Rotator
 from rotator.domain.outcome import Result
 from rotator.metrics import Metrics
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 from tests.support.orgs import SANDBOX_T0, SmallOrg
 
 THURSDAY_NOON = SANDBOX_T0  # 2026-01-15 12:00 UTC

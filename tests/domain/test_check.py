@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rotator.domain.check import ExitCode, ManagedKeys, OrgInventory, RetiringMark, build_check_report
+from rotator.domain.check import ManagedKeys, OrgInventory, RetiringMark, build_check_report
+from rotator.domain.exit_codes import ExitCode
 from rotator.domain.keys import ApiKey, KeyKind
 from rotator.domain.policy import ExpiryPolicy, ExpiryStatus
 

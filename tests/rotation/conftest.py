@@ -10,7 +10,7 @@ import pytest
 
 from langsmith_sandbox import SandboxClock, SandboxState
 from langsmith_sandbox.openbao import OpenBaoDevServer
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 from tests.support.orgs import SANDBOX_T0
 from tests.support.rotation_world import World, WorldFactory
 from tests.support.sandbox_vault_world import open_session

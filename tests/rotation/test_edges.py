@@ -20,7 +20,7 @@ from rotator.config import Settings
 from rotator.cycle import Rotator
 from rotator.langsmith import LangSmithClient
 from rotator.rotation import Result
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 from tests.support.orgs import ORG_ADMIN_ROLE
 from tests.support.rotation_world import (
     EDITOR_ROLE,

@@ -20,7 +20,8 @@ from rotator.domain.rotation import Phase
 from rotator.langsmith import ApiKeySource, LangSmithClient
 from rotator.ports import JsonValue
 from rotator.rotation import Result
-from rotator.vault import KvStore, VaultUnavailableError
+from rotator.vault.errors import VaultUnavailableError
+from rotator.vault.kv import KvStore
 from tests.support.openbao import require_bao
 from tests.support.orgs import ORG_ADMIN_ROLE
 from tests.support.rotation_world import HOUR, World, WorldFactory, assert_i1, assert_i3, assert_invariants

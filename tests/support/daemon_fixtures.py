@@ -13,7 +13,7 @@ import pytest
 
 from langsmith_sandbox import SandboxState
 from langsmith_sandbox.openbao import OpenBaoDevServer
-from rotator.vault import KvStore
+from rotator.vault.kv import KvStore
 from tests.support.daemon_world import Daemon, StartDaemon, World
 from tests.support.sandbox_vault_world import open_session
 from tests.support.secrets_scan import assert_no_secrets

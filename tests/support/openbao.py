@@ -14,7 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from langsmith_sandbox.openbao import OpenBaoDevServer, find_bao
-from rotator.vault import KvStore, TokenAuth, VaultSession
+from rotator.vault.auth import TokenAuth
+from rotator.vault.kv import KvStore
+from rotator.vault.session import VaultSession
 from tests.support.dependencies import skip_or_fail
 
 

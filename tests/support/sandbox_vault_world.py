@@ -18,7 +18,9 @@ from langsmith_sandbox import IssuedKey, KeyRecord, SandboxServer, SandboxState
 from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.ports import SecretVersion
 from rotator.state import JournalStore
-from rotator.vault import KvStore, TokenAuth, VaultSession
+from rotator.vault.auth import TokenAuth
+from rotator.vault.kv import KvStore
+from rotator.vault.session import VaultSession
 from rotator.vault.state_store import VaultStateStore
 from tests.support.orgs import WorkspaceIds, seed_small_org
 

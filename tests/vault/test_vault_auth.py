@@ -10,16 +10,10 @@ import hvac.exceptions
 import pytest
 
 from langsmith_sandbox.openbao import OpenBaoDevServer
-from rotator.vault import (
-    AppRoleAuth,
-    KubernetesAuth,
-    KvStore,
-    LoginResult,
-    TokenAuth,
-    VaultAuthError,
-    VaultSession,
-    VaultUnavailableError,
-)
+from rotator.vault.auth import AppRoleAuth, KubernetesAuth, LoginResult, TokenAuth
+from rotator.vault.errors import VaultAuthError, VaultUnavailableError
+from rotator.vault.kv import KvStore
+from rotator.vault.session import VaultSession
 from tests.support.logs import LogList
 from tests.support.openbao import grant
 from tests.support.secrets_scan import assert_no_secrets

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from rotator.ports import StoreError, WriteConflict
-from rotator.vault import (
+from rotator.vault.errors import (
     CasConflictError,
     VaultAuthError,
     VaultConfigError,
@@ -19,7 +19,7 @@ from rotator.vault import (
     VaultServerError,
     VaultUnavailableError,
 )
-from rotator.vault.errors import error_from_hvac, error_from_transport, vault_errors
+from rotator.vault.translate import error_from_hvac, error_from_transport, vault_errors
 
 PATH = "secret/data/langsmith/prod"
 TOKEN = "hvs." + "NOTAREALTOKEN" * 3

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 
 from langsmith_sandbox.openbao import OpenBaoDevServer
-from rotator.vault import KubernetesAuth, KvStore, VaultAuthError, VaultSession
+from rotator.vault.auth import KubernetesAuth
+from rotator.vault.errors import VaultAuthError
+from rotator.vault.kv import KvStore
+from rotator.vault.session import VaultSession
 from tests.support.logs import LogList
 from tests.support.openbao import grant
 from tests.support.secrets_scan import assert_no_secrets

@@ -10,15 +10,10 @@ import pytest
 
 from langsmith_sandbox.openbao import OpenBaoDevServer
 from rotator.ports import SecretVersion
-from rotator.vault import (
-    CasConflictError,
-    KvStore,
-    TokenAuth,
-    VaultConfigError,
-    VaultPermissionError,
-    VaultSession,
-)
-from rotator.vault.kv import parse_time
+from rotator.vault.auth import TokenAuth
+from rotator.vault.errors import CasConflictError, VaultConfigError, VaultPermissionError
+from rotator.vault.kv import KvStore, parse_time
+from rotator.vault.session import VaultSession
 from tests.support.logs import LogList, events
 from tests.support.openbao import grant
 from tests.support.secrets_scan import assert_no_secrets

@@ -15,17 +15,10 @@ import requests
 
 from langsmith_sandbox import SandboxServer
 from langsmith_sandbox.openbao import OpenBaoDevServer
-from rotator.vault import (
-    AppRoleAuth,
-    KvStore,
-    LoginResult,
-    TokenAuth,
-    VaultAuthError,
-    VaultSealedError,
-    VaultSession,
-    VaultUnavailableError,
-)
-from rotator.vault.auth import HvacClient
+from rotator.vault.auth import AppRoleAuth, HvacClient, LoginResult, TokenAuth
+from rotator.vault.errors import VaultAuthError, VaultSealedError, VaultUnavailableError
+from rotator.vault.kv import KvStore
+from rotator.vault.session import VaultSession
 from tests.support.clocks import FakeClock
 from tests.support.logs import LogList, events
 from tests.support.openbao import grant, require_bao
