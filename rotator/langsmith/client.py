@@ -4,12 +4,12 @@ Create safety: LangSmith shows a new key's secret only in the create response an
 so a create retried blindly can leave an orphan key that nobody holds. A create is retried only when the
 server certainly did not act on it:
 
-- the connection was never made (connect error, connect or pool timeout: nothing was sent), or
-- the server answered 429 (rate-limited requests are rejected, not processed).
+- the connection was never made (connect error, connect or pool timeout: nothing was sent).
 
-Any other failure once the request may have been sent (5xx, read or write timeout, dropped connection)
+Any other failure once the request may have been sent (5xx, 429, read or write timeout, dropped connection)
 raises ``CreateOutcomeUnknownError``, and so does a success whose body cannot be read
-(``CreateResponseMalformedError`` is both). The caller reconciles by listing keys; the rotation saga
+(``CreateResponseMalformedError`` is both). A 429 is usually a refusal, but one that a gateway answers after
+the request went on is not, and a create retried then would leave the first key behind. The caller reconciles by listing keys; the rotation saga
 journals its intent before calling create. Other 4xx answers mean no key was made (typed errors as usual).
 
 GETs and DELETEs are retried on 429, 5xx and transport errors. DELETE is idempotent: a retry that finds the
@@ -253,7 +253,10 @@ class LangSmithClient:
         failure = error_from_response(response, method=route.method, path=route.template)
         if self._budget is not None and isinstance(failure, LangSmithRateLimitError) and failure.retry_after:
             self._budget.hold_off(failure.retry_after)
-        raise _as_create_outcome(route, failure, maybe_processed=isinstance(failure, LangSmithServerError))
+        # A 429 too: it may come from a gateway after LangSmith took the request, and a create retried then makes
+        # a second key while the first, whose secret nobody saw, is left behind.
+        maybe_processed = isinstance(failure, LangSmithServerError | LangSmithRateLimitError)
+        raise _as_create_outcome(route, failure, maybe_processed=maybe_processed)
 
     def _request_headers(self, route: Route) -> dict[str, str]:
         headers = {**self._headers, "X-API-Key": self._key.secret}

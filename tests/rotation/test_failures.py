@@ -56,7 +56,6 @@ def assert_backoff_recorded(world: World, failures: int = 1) -> None:
     [
         pytest.param(FaultRule(path=LIST_PATH, method="GET", status=503, times=1), id="list-503"),
         pytest.param(FaultRule(path=LIST_PATH, method="GET", status=429, retry_after=0, times=1), id="list-429"),
-        pytest.param(FaultRule(path=CREATE_PATH, method="POST", status=429, retry_after=0, times=1), id="create-429"),
         pytest.param(FaultRule(path=KEY_PATH_REGEX, regex=True, method="DELETE", status=502, times=1), id="delete-502"),
         pytest.param(FaultRule(path=LIST_PATH, method="GET", latency_seconds=1.5, times=1), id="list-timeout"),
     ],
@@ -88,19 +87,22 @@ def test_a_langsmith_outage_on_listing_fails_before_anything_is_created(world: W
     assert_failed_cleanly(world, old, before)
 
 
-def test_create_rate_limited_past_the_retry_budget_fails_with_backoff(world: World) -> None:
+def test_a_rate_limited_create_is_not_retried_and_the_next_run_rotates(world: World) -> None:
+    """A 429 on a create may come after LangSmith made the key, so it is an unknown outcome, never retried at once."""
     old = world.managed_key(org_role_id=ORG_ADMIN_ROLE)
     before = world.key_ids()
-    world.state.faults.add(FaultRule(path=CREATE_PATH, method="POST", status=429, retry_after=0))
+    world.state.faults.add(FaultRule(path=CREATE_PATH, method="POST", status=429, retry_after=0, times=1))
 
     [outcome] = world.run(world.managed(key=old))
 
     assert outcome.result is Result.FAILED
-    assert "create refused" in outcome.message and "429" in outcome.message
-    assert world.key_ids() == before, "a 429 is not processed: no key was made"
-    assert_failed_cleanly(world, old, before)
+    assert "unknown outcome" in outcome.message and "429" in outcome.message
+    assert world.key_ids() == before, "refused before LangSmith: no key was made"
     assert_backoff_recorded(world)
-    assert world.journal().rotation is None
+    world.state.clock.advance(HOUR * 2)
+    [outcome] = world.run(world.managed(key=old))
+    assert outcome.result is Result.ROTATED, outcome.message
+    assert_invariants(world, old_id=old.id, before=before)
 
 
 def test_a_create_that_failed_before_reaching_langsmith_leaves_no_orphan(world: World) -> None:
