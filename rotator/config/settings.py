@@ -85,22 +85,7 @@ class Settings(StrictModel):
                     ConfigProblem(("managed", index, "org"), f"org {org.name!r} needs organization_id to manage keys")
                 )
         problems += self._admin_key_entries()
-        names = [secret.name for secret in self.managed]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            problems.append(ConfigProblem(("managed",), f"names must be unique; repeated: {', '.join(repeated)}"))
-        kv_mount = self.vault.kv_mount if self.vault is not None else DEFAULT_KV_MOUNT
-        places: dict[tuple[str, str], list[str]] = {}
-        for index, secret in enumerate(self.managed):
-            places.setdefault((secret.mount or kv_mount, secret.path), []).append(f"managed[{index}]")
-        for (mount, path), entries in places.items():
-            if len(entries) > 1:
-                listed = f"{', '.join(entries[:-1])} and {entries[-1]}"
-                problems.append(
-                    ConfigProblem(
-                        ("managed",), f"{len(entries)} secrets share one Vault path ({mount}/{path}: {listed})"
-                    )
-                )
+        problems += self._one_of_each()
         refs = [org.api_key for org in self.orgs] + [
             value for sink in self.alerts.sinks for value in dict(sink).values() if isinstance(value, SecretRef)
         ]
@@ -117,6 +102,29 @@ class Settings(StrictModel):
         if problems:
             raise invalid(Settings, *problems)
         return self
+
+    def _one_of_each(self) -> list[ConfigProblem]:
+        """Managed entries run at once, so no two may share a name, a Vault path or the key they adopt."""
+        problems: list[ConfigProblem] = []
+        names = [secret.name for secret in self.managed]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            problems.append(ConfigProblem(("managed",), f"names must be unique; repeated: {', '.join(repeated)}"))
+        kv_mount = self.vault.kv_mount if self.vault is not None else DEFAULT_KV_MOUNT
+        places: dict[tuple[str, str], list[str]] = {}
+        for index, secret in enumerate(self.managed):
+            places.setdefault((secret.mount or kv_mount, secret.path), []).append(f"managed[{index}]")
+        adopted: dict[tuple[str, str], list[str]] = {}
+        for index, secret in enumerate(self.managed):
+            if secret.adopt is not None and secret.adopt.key_id is not None:
+                adopted.setdefault((secret.org, str(secret.adopt.key_id)), []).append(f"managed[{index}]")
+        for (mount, path), entries in places.items():
+            if len(entries) > 1:
+                problems.append(_shared(f"share one Vault path ({mount}/{path}", entries))
+        for (_, key_id), entries in adopted.items():
+            if len(entries) > 1:  # their sagas run at once: each would rotate the key and delete the other's new one
+                problems.append(_shared(f"adopt one key ({key_id}", entries))
+        return problems
 
     def _admin_key_entries(self) -> list[ConfigProblem]:
         """Which managed entries are an org's own admin key, and whether each may be rotated as one: the
@@ -201,3 +209,10 @@ def _not_in_vault(org: dict[str, Any]) -> str:
         f"org {org.get('name')!r} reads its admin key from {source}, where the rotator cannot store a new one: "
         "rotating its own admin key needs the org's api_key.vault"
     )
+
+
+def _shared(what: str, entries: list[str]) -> ConfigProblem:
+    """``what`` opens a parenthesis that the entries close: ``2 secrets share one Vault path (secret/x: managed[0]
+    and managed[2])``."""
+    listed = f"{', '.join(entries[:-1])} and {entries[-1]}"
+    return ConfigProblem(("managed",), f"{len(entries)} secrets {what}: {listed})")

@@ -84,3 +84,15 @@ def test_cross_field_problems_raise_from_model_validate_with_their_fields() -> N
         (("managed", 0, "org"), "no org named 'nope' (known: acme)"),
         (("vault",), "managed secrets and Vault references need vault settings (or VAULT_ADDR)"),
     ]
+
+
+def test_two_secrets_may_not_adopt_one_key(tmp_path: Path) -> None:
+    """Their sagas run at once: two adopting one key would each rotate it, and each delete the other's work."""
+    key_id = "6f1c7d8e-1111-4000-8000-000000000002"
+    text = MANAGED_BASE + (
+        "managed:\n"
+        f"  - {{name: a, org: acme, path: apps/a, adopt: {{key_id: {key_id}}}}}\n"
+        "  - {name: b, org: acme, path: apps/b, adopt: {description: b}}\n"
+        f"  - {{name: c, org: acme, path: apps/c, adopt: {{key_id: {key_id}}}}}\n"
+    )
+    assert problems(tmp_path, text) == [f"managed: 2 secrets adopt one key ({key_id}: managed[0] and managed[2])"]
