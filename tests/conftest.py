@@ -15,7 +15,7 @@ from tests.support.logs import LogList
 from tests.support.network import free_port
 from tests.support.orgs import SANDBOX_T0, SmallOrg, seed_small_org
 
-pytest_plugins = ["tests.support.secrets_scan", "tests.support.openbao", "pytester"]
+pytest_plugins = ["tests.support.secrets_scan", "tests.support.leak_scan", "tests.support.openbao", "pytester"]
 
 
 @pytest.fixture
@@ -56,5 +56,8 @@ def logs() -> Iterator[LogList]:
     try:
         with capture_logs() as captured:
             yield captured
+        from tests.support import leak_scan  # not at the top: that would import the plugin too early to rewrite it
+
+        leak_scan.collect("structlog", repr(captured))
     finally:
         structlog.configure(**saved)

@@ -17,6 +17,7 @@ from typing import Any
 from langsmith_sandbox import IssuedKey, SandboxClock, SandboxServer, SandboxState
 from langsmith_sandbox.openbao import OpenBaoDevServer
 from langsmith_sandbox.roles import BUILTIN_BY_NAME, WORKSPACE_EDITOR
+from tests.support import leak_scan
 from tests.support.orgs import seed_small_org
 from tests.support.rotator_cli import host_environ, rotator_command
 
@@ -89,6 +90,7 @@ def write_config(
         ]
     path = tmp_path / "rotator.yaml"
     path.write_text(json.dumps(config))  # JSON is YAML
+    leak_scan.note_config(config)
     return path
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from tests.support import leak_scan
+
 NULL_ROUTE = 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n'
 """An ``alertmanager.yml`` that routes every alert to a receiver that drops it."""
 
@@ -19,4 +21,5 @@ def find_alertmanager() -> str | None:
 def active_alerts(alertmanager: str, key_id: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{alertmanager}/api/v2/alerts", params={"active": "true", "silenced": "false"}, timeout=5)
     response.raise_for_status()
+    leak_scan.collect("alertmanager", response.text, "active alerts")
     return [alert for alert in response.json() if alert["labels"].get("alert_id", "").endswith(key_id)]

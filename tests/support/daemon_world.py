@@ -20,7 +20,7 @@ import httpx
 from langsmith_sandbox import IssuedKey, KeyRecord
 from rotator.domain.journal import SecretState
 from rotator.ports import SecretVersion
-from tests.support import rotator_cli
+from tests.support import leak_scan, rotator_cli
 from tests.support.metrics import Sample, parse_metrics
 from tests.support.network import free_port
 from tests.support.orgs import ORG_ADMIN_ROLE
@@ -162,7 +162,9 @@ class Daemon:
         return self.process.pid
 
     def get(self, path: str) -> httpx.Response:
-        return self._http.get(path)
+        answer = self._http.get(path)
+        leak_scan.collect("daemon-http", answer.text, path)
+        return answer
 
     def wait_serving(self, timeout: float = 15) -> None:
         def serving() -> bool:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import leak_scan
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -16,6 +18,8 @@ class Sample:
 
 
 def parse_metrics(text: str) -> list[Sample]:
+    """The samples of ``text`` (which the leak scan reads: every exposition a test parses)."""
+    leak_scan.collect("metrics", text)
     return [
         Sample(sample.name, dict(sample.labels), sample.value)
         for family in text_string_to_metric_families(text)

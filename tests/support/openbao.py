@@ -17,6 +17,7 @@ from langsmith_sandbox.openbao import OpenBaoDevServer, find_bao
 from rotator.vault.auth import TokenAuth
 from rotator.vault.kv import KvStore
 from rotator.vault.session import VaultSession
+from tests.support import leak_scan
 from tests.support.dependencies import skip_or_fail
 
 
@@ -38,7 +39,11 @@ def grant(openbao: OpenBaoDevServer, name: str, rules: dict[str, list[str]]) -> 
 def openbao() -> Iterator[OpenBaoDevServer]:
     """A running OpenBao dev server shared by the session: KV v2 at ``secret/``. Never seal it."""
     with OpenBaoDevServer(bao_path=require_bao()) as server:
-        yield server
+        leak_scan.watch_vault(server.address, server.root_token)  # its state documents, scanned after each test
+        try:
+            yield server
+        finally:
+            leak_scan.unwatch_vault()
 
 
 @pytest.fixture

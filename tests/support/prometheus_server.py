@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tests.support import leak_scan
 from tests.support.dependencies import skip_or_fail
 from tests.support.network import free_port
 from tests.support.served import served
@@ -28,6 +29,7 @@ class Prometheus:
     def api(self, path: str, **params: str) -> dict[str, Any]:
         """GET /api/v1/<path>; the whole JSON answer (``status``, ``data`` or ``error``), whatever the HTTP status."""
         answer = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
+        leak_scan.collect("prometheus", answer.text, path)
         body: dict[str, Any] = answer.json()
         return body
 

@@ -14,6 +14,8 @@ from typing import Any, Self
 
 import httpx
 
+from tests.support import leak_scan
+
 
 @dataclass(frozen=True)
 class Captured:
@@ -91,6 +93,7 @@ class Receiver(LoopbackServer):
                     self.command, self.path, dict(self.headers.items()), self.rfile.read(length), time.monotonic()
                 )
                 reply = receiver._record(captured)
+                leak_scan.collect_request("receiver", receiver.url, captured.path, captured.headers, captured.body)
                 if receiver.on_request is not None:
                     receiver.on_request(captured)
                 if reply.hang:
@@ -145,6 +148,7 @@ class FlakyProxy(LoopbackServer):
         class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                leak_scan.collect_request("proxy", proxy.target, self.path, dict(self.headers.items()), body)
                 if proxy.down.is_set():
                     proxy.refused += 1
                     self._answer(503, b"down for the test")

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from tests.support import leak_scan
 from tests.support.secrets_scan import assert_no_secrets
 
 
@@ -21,6 +22,7 @@ def write_config(directory: Path, config: dict[str, Any]) -> Path:
     """``config`` as ``rotator.yaml`` in ``directory``."""
     path = directory / "rotator.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    leak_scan.note_config(config)
     return path
 
 

@@ -22,6 +22,7 @@ from rotator.vault.auth import TokenAuth
 from rotator.vault.kv import KvStore
 from rotator.vault.session import VaultSession
 from rotator.vault.state_store import VaultStateStore
+from tests.support import leak_scan
 from tests.support.orgs import WorkspaceIds, seed_small_org
 
 DAY = timedelta(days=1)
@@ -78,7 +79,9 @@ class SandboxVaultWorld(WorkspaceIds):
             max_api_key_expiry_days=max_api_key_expiry_days,
         )
         server = stack.enter_context(SandboxServer(state))
-        return cls(state, server.api_url, org.org_id, org.workspaces, org.admin, bao, prefix, kv)
+        world = cls(state, server.api_url, org.org_id, org.workspaces, org.admin, bao, prefix, kv)
+        leak_scan.SCAN.note_state_prefix(world.state_prefix)
+        return world
 
     # ── paths and state ─────────────────────────────────────────────────────────────────────────────────
 
