@@ -385,7 +385,7 @@ class RotationSaga:
         state = self._save_owning(state.advance(rotation=rotation), created.key.id)
         failpoint("after_create")
         self._log.info("rotation.created", new_key_id=created.key.id, short_key=created.key.short_key)
-        problem = self._verify(created, spec)
+        problem, listing = self._verify(created, spec)
         if problem is not None:
             self._delete_key(created.key.id, "it failed verification")
             return self._fail(state.advance(rotation=None), f"the new key failed verification: {problem}")
@@ -417,7 +417,8 @@ class RotationSaga:
                 f"the adopted key {current.short_key} was never in Vault: it is kept until LangSmith shows its "
                 "consumers stopped using it",
             )
-        self._retire(state, self.admin.list_org_service_keys(), revoke=revoke_old)
+        # The listing that verified the new key, moments ago, is as good as a new one for the old keys' fate.
+        self._retire(state, listing, revoke=revoke_old)
         return self._outcome(Result.IDLE, "")
 
     def _create(self, spec: ReplacementSpec) -> CreatedKey:
@@ -457,16 +458,17 @@ class RotationSaga:
                 wait *= 2
         raise AssertionError("unreachable")
 
-    def _verify(self, created: CreatedKey, spec: ReplacementSpec) -> str | None:
-        """None when the new key authenticates and is listed as planned; else what is wrong."""
+    def _verify(self, created: CreatedKey, spec: ReplacementSpec) -> tuple[str | None, list[ApiKey]]:
+        """None when the new key authenticates and is listed as planned, else what is wrong; and the listing."""
         problem = self._auth_problem(created.secret, spec.workspace_ids[0] if spec.workspace_ids else None)
         if problem is not None:
-            return f"it {problem}"
-        listed = _by_id(self.admin.list_org_service_keys(), created.key.id)
+            return f"it {problem}", []
+        keys = self.admin.list_org_service_keys()
+        listed = _by_id(keys, created.key.id)
         if listed is None:
-            return "it is not listed by LangSmith"
+            return "it is not listed by LangSmith", keys
         differences = mismatches(listed, spec)
-        return f"it is listed with a different {', '.join(differences)}" if differences else None
+        return (f"it is listed with a different {', '.join(differences)}" if differences else None), keys
 
     def _target_data(self, secret: str, key: ApiKey) -> dict[str, JsonValue]:
         return {

@@ -9,8 +9,9 @@ server certainly did not act on it:
 Any other failure once the request may have been sent (5xx, 429, read or write timeout, dropped connection)
 raises ``CreateOutcomeUnknownError``, and so does a success whose body cannot be read
 (``CreateResponseMalformedError`` is both). A 429 is usually a refusal, but one that a gateway answers after
-the request went on is not, and a create retried then would leave the first key behind. The caller reconciles by listing keys; the rotation saga
-journals its intent before calling create. Other 4xx answers mean no key was made (typed errors as usual).
+the request went on is not, and a create retried then would leave the first key behind. The caller reconciles
+by listing keys; the rotation saga journals its intent before calling create. Other 4xx answers mean no key was
+made (typed errors as usual).
 
 GETs and DELETEs are retried on 429, 5xx and transport errors. DELETE is idempotent: a retry that finds the
 key already gone raises ``LangSmithNotFoundError``, which callers treat as done.

@@ -49,13 +49,13 @@ def test_the_admin_key_is_replaced_with_its_role_and_used_at_once(world: SagaWor
     new = world.assert_target_authenticates()
     assert new.id != old.id and admin_key.secret == world.stored.data["api_key"], "switched at once"
     assert new.org_role_id == ORG_ADMIN_ROLE and new.workspace_ids == (), "same org role, org-wide: no more"
-    assert new.requests["GET /api/v1/orgs/current/service-keys"] >= 1, "the listing after the switch used the new key"
     assert world.live(old.id), "the old key waits out its grace period"
 
     world.advance(25 * HOUR)
     outcome = world.run(secret, admin=admin, on_promoted=admin_key.switch)  # the same client: no restart
 
     assert outcome.result is Result.COMPLETED, outcome.message
+    assert new.requests["GET /api/v1/orgs/current/service-keys"] >= 1, "the same client lists with the new key"
     assert not world.live(old.id)
     world.assert_invariants(old_id=old.id, before=before)
     assert world.run(secret, admin=admin).result is Result.IDLE, "the rotator goes on with its new key"
