@@ -178,9 +178,11 @@ def test_skip_verify_logs_a_loud_warning(openbao: OpenBaoDevServer, logs: LogLis
 
 
 @pytest.mark.usefixtures("fake_hvac")
-def test_tls_namespace_and_timeout_settings_reach_hvac(tmp_path: Path) -> None:
+def test_tls_namespace_and_timeout_settings_reach_hvac(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ca = tmp_path / "ca.pem"
     auth = TokenAuth("t")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
 
     verified = VaultSession(address="https://vault.example:8200", auth=auth, ca_cert=ca, namespace="team")
     unverified = VaultSession(address="https://vault.example:8200", auth=auth, skip_verify=True)
@@ -196,6 +198,8 @@ def test_tls_namespace_and_timeout_settings_reach_hvac(tmp_path: Path) -> None:
         "timeout": 3.5,
         "namespace": None,
     }
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))  # what requests would read at each call, read at start
+    assert VaultSession(address="https://vault.example:8200", auth=auth)._client.kwargs["verify"] == str(ca)
 
 
 def test_the_environment_token_is_never_picked_up(openbao: OpenBaoDevServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -293,8 +297,11 @@ class FakeTokenApi:
 
 
 class FakeAdapter:
+    def __init__(self) -> None:
+        self.session = requests.Session()
+
     def close(self) -> None:
-        pass
+        self.session.close()
 
 
 class FakeHvacClient:
@@ -393,3 +400,37 @@ def test_health_of_something_that_is_not_vault_says_so(sandbox: SandboxServer) -
     assert not health
     assert health.reachable
     assert "unexpected answer" in health.detail
+
+
+def test_proxy_and_ca_variables_are_read_once_at_start(
+    openbao: OpenBaoDevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests reads them again on every call, a third of each call's CPU; a proxy set at start still applies."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)  # a proxied request names the whole URL
+            self.send_response(502)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        session = VaultSession(address=openbao.address, auth=TokenAuth(openbao.root_token))
+        monkeypatch.delenv("HTTP_PROXY")  # read at start: the session goes on using the proxy
+        with pytest.raises(VaultUnavailableError, match="bad gateway"):
+            session.client()
+        assert seen and seen[0].startswith(openbao.address)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
