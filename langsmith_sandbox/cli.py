@@ -11,7 +11,9 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from langsmith_sandbox.aio_server import AsyncioSandboxServer
 from langsmith_sandbox.clock import SandboxClock
+from langsmith_sandbox.rate_limit import RateLimitSettings
 from langsmith_sandbox.seed import DEMO_SEED, SeedError, SeedResult, load_seed_file
 from langsmith_sandbox.server import SandboxServer, is_loopback
 from langsmith_sandbox.state import SandboxState
@@ -26,6 +28,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", help="'demo' or a path to a YAML seed")
     serve.add_argument("--now", help="freeze the sandbox clock at this ISO 8601 time (with a timezone)")
     serve.add_argument("--env-file", type=Path, help="write LANGSMITH_* variables here instead of stdout")
+    serve.add_argument(
+        "--io",
+        choices=("threads", "asyncio"),
+        default="threads",
+        help="a thread per connection (default), or one event loop for many connections at once (benchmarks)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        type=int,
+        metavar="RPM",
+        help="refuse each API key's requests beyond RPM in any minute with 429 and Retry-After (default: no limit)",
+    )
     commands.add_parser(
         "demo", help="start this sandbox and an OpenBao dev server, and run a check and a rotation on them"
     )
@@ -48,13 +62,20 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(f"--now: {exc}")
     state = SandboxState(clock)
+    if args.rate_limit is not None:
+        try:
+            state.rate_limit.configure(RateLimitSettings(args.rate_limit))
+        except ValueError as exc:
+            parser.error(f"--rate-limit: {exc}")
     seeded = SeedResult()
     if args.seed is not None:
         try:
             seeded = load_seed_file(state, DEMO_SEED if args.seed == "demo" else args.seed)
         except SeedError as exc:
             parser.error(f"--seed: {exc}")
-    server = SandboxServer(state, args.host, args.port)
+    server: SandboxServer | AsyncioSandboxServer = (AsyncioSandboxServer if args.io == "asyncio" else SandboxServer)(
+        state, args.host, args.port
+    )
     try:
         server.start()
     except OSError as exc:
@@ -72,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _announce(server: SandboxServer, seeded: SeedResult, env_file: Path | None) -> None:
+def _announce(server: SandboxServer | AsyncioSandboxServer, seeded: SeedResult, env_file: Path | None) -> None:
     lines = _env_lines(server, seeded)
     if env_file is None:
         print(*lines, sep="\n", flush=True)
@@ -81,7 +102,7 @@ def _announce(server: SandboxServer, seeded: SeedResult, env_file: Path | None) 
         print(f"sandbox listening on {server.url}; credentials in {env_file}", flush=True)
 
 
-def _env_lines(server: SandboxServer, seeded: SeedResult) -> list[str]:
+def _env_lines(server: SandboxServer | AsyncioSandboxServer, seeded: SeedResult) -> list[str]:
     """The endpoint, plus the first key the seed reveals (the admin key in demo.yaml) and its org."""
     lines = [f"LANGSMITH_ENDPOINT={server.url}"]
     admin = next(iter(seeded.revealed.values()), None)

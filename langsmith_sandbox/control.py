@@ -1,4 +1,4 @@
-"""The /_sandbox control API: drive the clock, faults and seeds, and inspect keys and counters.
+"""The /_sandbox control API: drive the clock, faults, the rate limit and seeds, and inspect keys and counters.
 
 No authentication: the server only ever listens on loopback.
 """
@@ -13,6 +13,7 @@ from langsmith_sandbox import views
 from langsmith_sandbox.faults import FaultRule
 from langsmith_sandbox.messages import ApiError, Request, Response
 from langsmith_sandbox.model import KeyRecord
+from langsmith_sandbox.rate_limit import DEFAULT_WINDOW_SECONDS, RateLimitSettings
 from langsmith_sandbox.routing import Router
 from langsmith_sandbox.seed import SeedError, load_seed
 from langsmith_sandbox.state import SandboxState
@@ -50,6 +51,10 @@ class ControlApi:
             ("POST", "/seed", self._seed),
             ("GET", "/keys", self._list_keys),
             ("GET", "/requests", self._request_counts),
+            ("DELETE", "/requests", self._reset_request_counts),
+            ("GET", "/rate-limit", self._get_rate_limit),
+            ("POST", "/rate-limit", self._set_rate_limit),
+            ("DELETE", "/rate-limit", self._clear_rate_limit),
         )
         for method, path, handler in routes:
             self._router.add(method, CONTROL_PREFIX + path, handler)
@@ -119,6 +124,34 @@ class ControlApi:
 
     def _request_counts(self, request: Request, params: dict[str, str]) -> Response:
         return Response(200, self._state.stats.snapshot())
+
+    def _reset_request_counts(self, request: Request, params: dict[str, str]) -> Response:
+        self._state.stats.reset()
+        return Response(200, self._state.stats.snapshot())
+
+    def _get_rate_limit(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(200, self._state.rate_limit.snapshot())
+
+    def _set_rate_limit(self, request: Request, params: dict[str, str]) -> Response:
+        """``{"requests_per_minute": n}``, optionally ``"window_seconds"`` (default 60): a limit per API key,
+        replacing any before it (its windows start empty)."""
+        body = _json_object(request)
+        unknown = sorted(set(body) - {"requests_per_minute", "window_seconds"})
+        if unknown:
+            raise _bad_request(f"unknown rate-limit field(s) {unknown}; known: requests_per_minute, window_seconds")
+        if "requests_per_minute" not in body:
+            raise _bad_request("give requests_per_minute")
+        window = body.get("window_seconds", DEFAULT_WINDOW_SECONDS)
+        try:
+            settings = RateLimitSettings(body["requests_per_minute"], window)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise _bad_request(f"invalid rate limit: {exc}") from None
+        self._state.rate_limit.configure(settings)
+        return Response(200, self._state.rate_limit.snapshot())
+
+    def _clear_rate_limit(self, request: Request, params: dict[str, str]) -> Response:
+        self._state.rate_limit.configure(None)
+        return Response(200, self._state.rate_limit.snapshot())
 
 
 def _key_record(key: KeyRecord) -> dict[str, object]:

@@ -148,7 +148,7 @@ def list_pats(state: SandboxState, call: Call) -> Response:
     if call.caller.is_service_key:
         return Response(200, [])
     owner = call.caller.owner_user_id
-    pats = [k for k in state.all_keys() if k.owner_user_id == owner and k.deleted_at is None]
+    pats = [k for k in state.keys_of(call.org.id) if k.owner_user_id == owner and k.deleted_at is None]
     return Response(200, [views.api_key(state, k) for k in pats])
 
 
@@ -195,8 +195,7 @@ def delete_pat(state: SandboxState, call: Call) -> Response:
 
 
 def _live_service_keys(state: SandboxState, org: Organization) -> list[KeyRecord]:
-    keys = state.all_keys()
-    return [k for k in keys if k.is_service_key and k.organization_id == org.id and k.deleted_at is None]
+    return [k for k in state.keys_of(org.id) if k.is_service_key and k.deleted_at is None]
 
 
 def _org_service_key(state: SandboxState, call: Call) -> KeyRecord:

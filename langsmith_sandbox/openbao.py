@@ -56,10 +56,16 @@ def free_port() -> int:
 
 
 class OpenBaoDevServer:
-    def __init__(self, *, bao_path: str | None = None, port: int = 0, root_token: str | None = None) -> None:
+    def __init__(
+        self, *, bao_path: str | None = None, port: int = 0, root_token: str | None = None, audit: bool = False
+    ) -> None:
         self.bao_path = bao_path or find_bao()
         self.port = port
         self.root_token = root_token or f"dev-root-{secrets.token_hex(16)}"
+        self.audit = audit
+        """Log every request and response to :attr:`audit_log` (a file audit device, one JSON object a line, its
+        secrets HMAC'd): benchmarks count Vault requests there. OpenBao enables audit devices only by config."""
+        self.audit_log: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self._output: IO[bytes] | None = None
@@ -72,6 +78,11 @@ class OpenBaoDevServer:
     @property
     def address(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def running(self) -> bool:
@@ -89,6 +100,12 @@ class OpenBaoDevServer:
         self._workdir = tempfile.TemporaryDirectory(prefix="openbao-dev-")
         workdir = Path(self._workdir.name)
         self._output = (workdir / "server.log").open("w+b")
+        config_args = []
+        if self.audit:
+            self.audit_log = workdir / "audit.log"
+            config = workdir / "audit.hcl"
+            config.write_text(f'audit "file" "bench" {{\n  options = {{ file_path = "{self.audit_log}" }}\n}}\n')
+            config_args.append(f"-config={config}")
         # Keep the caller's Vault settings away from the server, and its token helper out of the real home.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
         env["HOME"] = str(workdir)
@@ -100,6 +117,7 @@ class OpenBaoDevServer:
                 "-dev-no-store-token",
                 f"-dev-root-token-id={self.root_token}",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
+                *config_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=self._output,
@@ -166,6 +184,7 @@ class OpenBaoDevServer:
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
+            self.audit_log = None
 
     def __enter__(self) -> OpenBaoDevServer:
         return self.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import ipaddress
@@ -31,7 +32,10 @@ def is_loopback(host: str) -> bool:
 
 
 class SandboxApp:
-    """Faults and counters around the two APIs. ``handle`` returns None to drop the connection."""
+    """Faults, the rate limit and counters around the two APIs. ``handle`` returns None to drop the connection.
+
+    The rate limit applies where the API would answer: after a fault's "before" latency, and not at all to a
+    request a fault answers in the API's place."""
 
     def __init__(self, state: SandboxState, stopping: threading.Event) -> None:
         self.state = state
@@ -60,7 +64,32 @@ class SandboxApp:
         self._stopping.wait(fault.latency_seconds)
         return _replacement(fault) if fault.replaces_response else _reshaped(fault, response)
 
+    async def handle_async(self, request: Request) -> Response | None:
+        """``handle`` for an event loop: injected latency is an ``asyncio.sleep``, which stopping cancels."""
+        if request.path.startswith(CONTROL_PREFIX + "/"):
+            return self._control.handle(request)
+        response = await self._respond_async(request, self.state.faults.take(request.method, request.path))
+        route = self._api.route_name(request.method, request.path)
+        self.state.stats.record(route, None if response is None else response.status)
+        return response
+
+    async def _respond_async(self, request: Request, fault: FaultRule | None) -> Response | None:
+        # The same steps as _respond, awaiting the latency instead of blocking a thread on it.
+        if fault is None:
+            return self._call_api(request)
+        if fault.when == "before":
+            await asyncio.sleep(fault.latency_seconds)
+            if fault.replaces_response:
+                return _replacement(fault)
+            return _reshaped(fault, self._call_api(request))
+        response = self._call_api(request)
+        await asyncio.sleep(fault.latency_seconds)
+        return _replacement(fault) if fault.replaces_response else _reshaped(fault, response)
+
     def _call_api(self, request: Request) -> Response:
+        refused = self.state.rate_limit.take(request.header("x-api-key"))
+        if refused is not None:  # refused before the API: like LangSmith's, a 429 changes nothing
+            return Response(429, refused.body(), {"Retry-After": str(refused.retry_after)})
         try:
             return self._api.handle(request)
         except Exception:
@@ -91,6 +120,9 @@ class _HttpServer(ThreadingHTTPServer):
     # Non-daemon handler threads, joined by server_close(); idle keep-alive sockets are shut down first.
     daemon_threads = False
     block_on_close = True
+    # socketserver's default listen backlog of 5 drops the SYNs of a client that opens many connections at
+    # once, which then waits a second to retry: a benchmark would measure that second, not the sandbox.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
         self.app = app

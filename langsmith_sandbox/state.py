@@ -22,6 +22,7 @@ from langsmith_sandbox.model import (
     User,
     Workspace,
 )
+from langsmith_sandbox.rate_limit import RateLimiter
 from langsmith_sandbox.roles import BUILTIN_BY_NAME, BUILTIN_ROLES, CUSTOM, ORG_USER, WORKSPACE_ADMIN
 from langsmith_sandbox.stats import RequestStats
 
@@ -43,6 +44,8 @@ class SandboxState:
         self.clock = clock or SandboxClock()
         self.faults = FaultInjector()
         self.stats = RequestStats()
+        self.rate_limit = RateLimiter()
+        """Off until configured: a per-API-key sliding-window limit answering 429 with Retry-After."""
         self.discovers_org = True
         """Whether GET /orgs/current/info without X-Organization-Id answers with the key's own org, as
         LangSmith's current API does; False plays an older or self-hosted server that requires the header."""
@@ -52,6 +55,7 @@ class SandboxState:
         self._users: dict[str, User] = {}
         self._keys: dict[str, KeyRecord] = {}
         self._key_ids_by_fingerprint: dict[str, str] = {}
+        self._keys_by_org: dict[str, list[KeyRecord]] = {}
 
     # ---- builders -------------------------------------------------------------------------------
 
@@ -274,6 +278,12 @@ class SandboxState:
         with self.lock:
             return list(self._keys.values())
 
+    def keys_of(self, org_id: str) -> list[KeyRecord]:
+        """Every key ever issued in one organization, deleted ones included, in creation order: what
+        ``all_keys`` filtered by organization gives, without a scan of every org's keys."""
+        with self.lock:
+            return list(self._keys_by_org.get(org_id, ()))
+
     def key_for_secret(self, secret: str) -> KeyRecord | None:
         with self.lock:
             key_id = self._key_ids_by_fingerprint.get(keygen.fingerprint(secret))
@@ -345,4 +355,5 @@ class SandboxState:
         )
         self._keys[record.id] = record
         self._key_ids_by_fingerprint[digest] = record.id
+        self._keys_by_org.setdefault(org_id, []).append(record)
         return IssuedKey(record.id, secret)

@@ -20,6 +20,12 @@ class RequestStats:
             self._by_route[route] += 1
             self._by_status[DROPPED if status is None else str(status)] += 1
 
+    def reset(self) -> None:
+        """Forget every count, e.g. between the scenarios of a benchmark that share one server."""
+        with self._lock:
+            self._by_route.clear()
+            self._by_status.clear()
+
     @property
     def total(self) -> int:
         with self._lock:

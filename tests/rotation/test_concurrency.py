@@ -114,3 +114,29 @@ def test_a_retry_after_longer_than_the_retry_time_is_waited_out_not_given_up(wor
     report = rotator.check()
     assert not report.failed_orgs
     assert world.state.stats.snapshot()["by_status"] == {"429": 1, "200": 3}
+
+
+def test_org_entries_sharing_an_admin_key_pace_themselves_under_langsmith_s_limit(world: World) -> None:
+    """25 entries of one key, 75 requests at once, against a limit of 60 in any 3 s: the key's budget (900 a minute,
+    a burst of 15: at most 60 in any 3 s) keeps every request inside it, where they used to collect 429s."""
+    from langsmith_sandbox.rate_limit import RateLimitSettings
+
+    world.state.rate_limit.configure(RateLimitSettings(requests_per_minute=1200, window_seconds=3))
+    config = world.config(
+        http={"timeout": "5s", "max_attempts": 5, "max_retry_time": "60s", "requests_per_minute": 900}
+    )
+    [org] = config["orgs"]
+    config["orgs"] = [org | {"name": f"entry-{n}"} for n in range(25)]
+    before = routes_by_status(world)
+    rotator = Rotator(build_services(Settings.model_validate(config), world.credentials(), now=world.state.clock.now))
+    report = rotator.check()
+    after = routes_by_status(world)
+    assert not report.failed_orgs
+    assert after.get("200", 0) - before.get("200", 0) == 75
+    assert after.get("429", 0) == before.get("429", 0), "no request was refused"
+
+
+def routes_by_status(world: World) -> dict[str, int]:
+    by_status = world.state.stats.snapshot()["by_status"]
+    assert isinstance(by_status, dict)
+    return dict(by_status)
