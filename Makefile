@@ -36,8 +36,9 @@ test: lint imports typecheck
 test-fast: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
+# Benchmarks against the physical limits (bench/README.md): ~20 min; `make bench BENCH_ARGS=--quick` ~2 min.
 bench: $(STAMP)
-	$(BIN)/python -m bench.poll_throughput
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The Dockerfile built with buildah (no Docker engine) and check/once run inside it; root, ~1.5 min (image/test.py).
 image-test: $(STAMP)
