@@ -2,52 +2,55 @@
 that sends with it (inventory, rotations, their verification) draws from one budget and waits its turn rather
 than being answered 429.
 
-A token bucket in its "generic cell rate" form: each request reserves the next free slot, ``60 / per_minute``
-seconds after the one before, and up to ``burst`` requests may go at once after a quiet spell. In any minute at
-most ``per_minute + burst`` requests leave. Slots are handed out first come, first served, so no thread starves.
+A sliding window, as the server keeps one: at most ``limit`` requests leave in any ``window_seconds``. Each
+request reserves the earliest moment that keeps that true (now, or one window after the ``limit``-th request
+before it), so a burst up to the limit goes at once, the rest wait their turn in order, and no thread starves.
+A window that holds no more than ``limit`` holds no more in any fixed window of the same length either.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+
+MINUTE = 60.0
 
 
 class RequestBudget:
     def __init__(
         self,
-        per_minute: float,
+        limit: int,
         *,
-        burst: int | None = None,
+        window_seconds: float = MINUTE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if per_minute <= 0:
-            raise ValueError("per_minute must be positive")
-        self.per_minute = per_minute
-        self._interval = 60.0 / per_minute
-        self.burst = max(1, int(per_minute // 60) if burst is None else burst)
-        self._tolerance = (self.burst - 1) * self._interval
+        if limit < 1 or window_seconds <= 0:
+            raise ValueError("limit and window_seconds must be positive")
+        self.limit = limit
+        self.window_seconds = window_seconds
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next = clock()  # when the next request is due, were the bucket never to fill
+        self._starts: deque[float] = deque(maxlen=limit)  # the last ``limit`` reserved start times, in order
         self._held_until = float("-inf")
 
     def acquire(self) -> float:
-        """Wait for this request's slot; returns the seconds waited."""
+        """Wait for this request's turn; returns the seconds waited."""
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
-                due = max(self._next, now)
-                start = max(now, due - self._tolerance)
-                self._next = due + self._interval
+                start = max(now, self._held_until)
+                if len(self._starts) == self.limit:
+                    start = max(start, self._starts[0] + self.window_seconds)
+                self._starts.append(start)
             if start > now:
                 self._sleep(start - now)
                 waited += start - now
-            # A 429 that came while this thread slept on a slot reserved before it moves every slot past it.
+            # A 429 that came while this thread slept on a turn reserved before it moves every turn past it.
             if self._clock() >= self._held_until:
                 return waited
 
@@ -55,4 +58,3 @@ class RequestBudget:
         """LangSmith answered 429 with ``Retry-After: seconds``: no request on this key leaves before then."""
         with self._lock:
             self._held_until = max(self._held_until, self._clock() + seconds)
-            self._next = max(self._next, self._held_until + self._tolerance)

@@ -49,10 +49,10 @@ def clock() -> FakeClock[float]:
 
 def test_requests_keep_the_budget_s_pace(clock: FakeClock[float]) -> None:
     server = Server(clock)
-    paced = client(server, RequestBudget(60, burst=2, clock=clock, sleep=clock.sleep))
+    paced = client(server, RequestBudget(2, window_seconds=1, clock=clock, sleep=clock.sleep))
     for _ in range(5):
         paced.list_roles()
-    assert server.seen == [0.0, 0.0, 1.0, 2.0, 3.0]
+    assert server.seen == [0.0, 0.0, 1.0, 1.0, 2.0]
 
 
 def test_a_retry_after_beyond_the_retry_budget_is_waited_out_when_paced(clock: FakeClock[float]) -> None:
@@ -81,7 +81,7 @@ def test_a_429_holds_back_every_client_of_the_key(clock: FakeClock[float]) -> No
 
 def test_waiting_for_the_budget_does_not_use_up_the_retry_time(clock: FakeClock[float]) -> None:
     server = Server(clock, refusals=0)
-    budget = RequestBudget(1, burst=1, clock=clock, sleep=clock.sleep)  # one request a minute
+    budget = RequestBudget(1, clock=clock, sleep=clock.sleep)  # one request a minute
     retry = RetryPolicy(max_total_seconds=5)
     first, second = client(server, budget, retry), client(server, budget, retry)
     first.list_roles()

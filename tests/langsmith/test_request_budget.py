@@ -1,4 +1,5 @@
-"""One admin key's request budget: the pace it keeps, the burst it allows, and a 429's Retry-After for all."""
+"""One admin key's request budget: at most so many requests in any window, bursts up to the limit at once, and a
+429's Retry-After for every client of the key."""
 
 from __future__ import annotations
 
@@ -10,67 +11,64 @@ from rotator.langsmith.budget import RequestBudget
 from tests.support.clocks import FakeClock
 
 
-def budget(per_minute: float, burst: int | None = None) -> tuple[RequestBudget, FakeClock[float]]:
+def budget(limit: int, window: float = 60.0) -> tuple[RequestBudget, FakeClock[float]]:
     clock = FakeClock()
-    return RequestBudget(per_minute, burst=burst, clock=clock, sleep=clock.sleep), clock
+    return RequestBudget(limit, window_seconds=window, clock=clock, sleep=clock.sleep), clock
 
 
-def test_a_burst_goes_at_once_then_requests_keep_the_pace() -> None:
-    paced, clock = budget(600, burst=3)  # one every 0.1 s
-    started = clock()
-    waits = [paced.acquire() for _ in range(8)]
-    assert waits[:3] == [0.0, 0.0, 0.0]
-    assert all(wait == pytest.approx(0.1) for wait in waits[3:])
-    assert clock() - started == pytest.approx(0.5)
+def test_a_burst_up_to_the_limit_goes_at_once_and_the_rest_wait_a_window() -> None:
+    paced, clock = budget(3, window=10)
+    waits = [paced.acquire() for _ in range(7)]
+    assert waits == [0.0, 0.0, 0.0, pytest.approx(10), 0.0, 0.0, pytest.approx(10)]
+    assert clock() == pytest.approx(1020.0)
 
 
-def test_no_minute_holds_more_than_the_rate_and_the_burst() -> None:
-    paced, clock = budget(120)  # burst defaults to one second's worth: 2
-    assert paced.burst == 2
+def test_no_window_ever_holds_more_than_the_limit() -> None:
+    paced, clock = budget(5, window=60)
     sent = []
-    while clock() < 1000.0 + 180:
+    while clock() < 1000.0 + 300:
         paced.acquire()
         sent.append(clock())
+        clock.advance(7)  # a steady sender, faster than the budget
     for first in range(len(sent)):
-        in_a_minute = [moment for moment in sent[first:] if moment < sent[first] + 60]
-        assert len(in_a_minute) <= 120 + 2
+        assert len([moment for moment in sent[first:] if moment < sent[first] + 60]) <= 5
 
 
-def test_a_quiet_spell_refills_the_bucket_but_never_beyond_the_burst() -> None:
-    paced, clock = budget(60, burst=2)
+def test_a_quiet_spell_frees_the_whole_window() -> None:
+    paced, clock = budget(2, window=60)
     for _ in range(4):
         paced.acquire()
     clock.advance(3600)
-    assert [paced.acquire() for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+    assert [paced.acquire() for _ in range(3)] == [0.0, 0.0, pytest.approx(60)]
 
 
 def test_a_retry_after_holds_every_request_on_the_key() -> None:
-    paced, _ = budget(6000, burst=10)
+    paced, _ = budget(1000)
     paced.hold_off(30)
     assert paced.acquire() == pytest.approx(30)
-    assert paced.acquire() == pytest.approx(0.01)
+    assert paced.acquire() == 0.0
 
 
-def test_a_slot_reserved_before_a_retry_after_waits_past_it() -> None:
+def test_a_turn_reserved_before_a_retry_after_waits_past_it() -> None:
     clock = FakeClock()
     reserved = threading.Event()
     paced: RequestBudget
 
     def sleep(seconds: float) -> None:
-        if not reserved.is_set():  # the 429 arrives while this thread sleeps towards its slot
+        if not reserved.is_set():  # the 429 arrives while this thread sleeps towards its turn
             reserved.set()
             paced.hold_off(30)
         clock.advance(seconds)
 
-    paced = RequestBudget(60, burst=1, clock=clock, sleep=sleep)
+    paced = RequestBudget(1, window_seconds=1, clock=clock, sleep=sleep)
     paced.acquire()
-    waited = paced.acquire()  # slot at +1 s, but a Retry-After of 30 s came in meanwhile
+    waited = paced.acquire()  # turn at +1 s, but a Retry-After of 30 s came in meanwhile
     assert reserved.is_set()
     assert waited >= 30
 
 
-def test_threads_share_one_budget() -> None:
-    paced, clock = budget(60, burst=1)
+def test_threads_share_one_budget_in_order() -> None:
+    paced, clock = budget(1, window=1)
     lock = threading.Lock()
     starts: list[float] = []
 
@@ -87,6 +85,6 @@ def test_threads_share_one_budget() -> None:
     assert sorted(starts) == [pytest.approx(1000.0 + n) for n in range(5)]
 
 
-def test_a_rate_must_be_positive() -> None:
+def test_a_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         RequestBudget(0)

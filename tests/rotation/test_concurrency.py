@@ -4,15 +4,19 @@ rotate: each org's info, workspaces and roles are read once per cycle, however m
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from langsmith_sandbox import FaultRule
+from langsmith_sandbox.rate_limit import RateLimitSettings
 from rotator.bootstrap import build_services
+from rotator.bootstrap.langsmith import client_factory
 from rotator.config import Settings
 from rotator.cycle import Rotator
 from rotator.langsmith import LangSmithClient
+from rotator.langsmith.budget import RequestBudget
 from rotator.rotation import Result
 from tests.support.rotation_world import EDITOR_ROLE, World, assert_i1
 
@@ -117,19 +121,20 @@ def test_a_retry_after_longer_than_the_retry_time_is_waited_out_not_given_up(wor
 
 
 def test_org_entries_sharing_an_admin_key_pace_themselves_under_langsmith_s_limit(world: World) -> None:
-    """25 entries of one key, 75 requests at once, against a limit of 60 in any 3 s: the key's budget (900 a minute,
-    a burst of 15: at most 60 in any 3 s) keeps every request inside it, where they used to collect 429s."""
-    from langsmith_sandbox.rate_limit import RateLimitSettings
-
+    """25 entries of one key, 75 requests at once, against a limit of 60 in any 3 s (LangSmith's minute, shrunk):
+    one budget of 55 per 3 s for all of them lets 55 go at once and the rest a window later, where each entry
+    sending on its own used to collect 429s."""
     world.state.rate_limit.configure(RateLimitSettings(requests_per_minute=1200, window_seconds=3))
-    config = world.config(
-        http={"timeout": "5s", "max_attempts": 5, "max_retry_time": "60s", "requests_per_minute": 900}
-    )
+    config = world.config(http={"timeout": "5s", "max_attempts": 5, "max_retry_time": "60s"})
     [org] = config["orgs"]
     config["orgs"] = [org | {"name": f"entry-{n}"} for n in range(25)]
+    settings = Settings.model_validate(config)
+    services = build_services(settings, world.credentials(), now=world.state.clock.now)
+    shared = RequestBudget(55, window_seconds=3)
+    budgets = {entry.name: shared for entry in settings.orgs}
+    build = client_factory(settings.http, services.langsmith_connections, budgets)
     before = routes_by_status(world)
-    rotator = Rotator(build_services(Settings.model_validate(config), world.credentials(), now=world.state.clock.now))
-    report = rotator.check()
+    report = Rotator(replace(services, build_client=build)).check()
     after = routes_by_status(world)
     assert not report.failed_orgs
     assert after.get("200", 0) - before.get("200", 0) == 75
