@@ -151,6 +151,7 @@ def seed(world: World) -> dict[str, Any]:
             "grace_period": "5s",
         },
     )
+    config["concurrency"] = {"rotations": 1}  # one saga after another, so the first create is FAILING's
     return config
 
 
