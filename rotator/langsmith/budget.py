@@ -6,6 +6,10 @@ A sliding window, as the server keeps one: at most ``limit`` requests leave in a
 request reserves the earliest moment that keeps that true (now, or one window after the ``limit``-th request
 before it), so a burst up to the limit goes at once, the rest wait their turn in order, and no thread starves.
 A window that holds no more than ``limit`` holds no more in any fixed window of the same length either.
+
+The server counts a request when it arrives, not when it left: a burst arrives over a moment, and the next one,
+a window later, could meet its tail there. So a turn freed by an earlier request comes a tenth of the window
+after that request's own window ends (six seconds in a minute).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections import deque
 from collections.abc import Callable
 
 MINUTE = 60.0
+ARRIVAL_MARGIN = 0.1
+"""Of the window: how much later than one window after it the request ``limit`` turns back lets another go."""
 
 
 class RequestBudget:
@@ -45,7 +51,7 @@ class RequestBudget:
                 now = self._clock()
                 start = max(now, self._held_until)
                 if len(self._starts) == self.limit:
-                    start = max(start, self._starts[0] + self.window_seconds)
+                    start = max(start, self._starts[0] + self.window_seconds * (1 + ARRIVAL_MARGIN))
                 self._starts.append(start)
             if start > now:
                 self._sleep(start - now)

@@ -19,8 +19,8 @@ def budget(limit: int, window: float = 60.0) -> tuple[RequestBudget, FakeClock[f
 def test_a_burst_up_to_the_limit_goes_at_once_and_the_rest_wait_a_window() -> None:
     paced, clock = budget(3, window=10)
     waits = [paced.acquire() for _ in range(7)]
-    assert waits == [0.0, 0.0, 0.0, pytest.approx(10), 0.0, 0.0, pytest.approx(10)]
-    assert clock() == pytest.approx(1020.0)
+    assert waits == [0.0, 0.0, 0.0, pytest.approx(11), 0.0, 0.0, pytest.approx(11)]  # a window and its margin
+    assert clock() == pytest.approx(1022.0)
 
 
 def test_no_window_ever_holds_more_than_the_limit() -> None:
@@ -39,7 +39,7 @@ def test_a_quiet_spell_frees_the_whole_window() -> None:
     for _ in range(4):
         paced.acquire()
     clock.advance(3600)
-    assert [paced.acquire() for _ in range(3)] == [0.0, 0.0, pytest.approx(60)]
+    assert [paced.acquire() for _ in range(3)] == [0.0, 0.0, pytest.approx(66)]
 
 
 def test_a_retry_after_holds_every_request_on_the_key() -> None:
@@ -82,7 +82,7 @@ def test_threads_share_one_budget_in_order() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(starts) == [pytest.approx(1000.0 + n) for n in range(5)]
+    assert sorted(starts) == [pytest.approx(1000.0 + 1.1 * n) for n in range(5)]
 
 
 def test_a_limit_must_be_positive() -> None:
