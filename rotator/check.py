@@ -19,8 +19,10 @@ log = structlog.get_logger(__name__)
 def check(services: Services, clients: AdminClients | None = None) -> CheckReport:
     """``clients``: the cycle's admin clients, whose reads the cycle's sagas share; else the check's own."""
     settings = services.settings
-    with AdminClients(services.build_client, services.admin_keys) as own:
-        inventories = take_inventory(settings.orgs, clients or own, settings.concurrency.inventory_workers)
+    if clients is None:
+        with AdminClients(services.build_client, services.admin_keys) as own:
+            return check(services, own)
+    inventories = take_inventory(settings.orgs, clients, settings.concurrency.inventory_workers)
     policies = {org.name: settings.policy_for(org) for org in settings.orgs}
     return build_check_report(inventories, policies, services.now(), managed_keys(services))
 
